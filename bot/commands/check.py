@@ -1,0 +1,54 @@
+"""`release-bot check`: validate versions.toml and show what it describes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from bot.app import App
+from bot.report import Table
+
+
+@click.command(name="check")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def command(app: App, as_json: bool) -> None:
+    """Validate versions.toml (exit 2 with the line and the fix when it is wrong)."""
+    config = app.config
+    rows: list[dict[str, Any]] = [
+        {
+            "component": c.name,
+            "version": c.version.text,
+            "pinned": c.pinned,
+            "sha256": c.sha256,
+            "source": c.source_url(),
+            "requires": list(c.requires),
+            "stacks": list(c.stacks),
+            "upstreams": [u.type for u in c.upstream],
+        }
+        for c in config.components.values()
+    ]
+    if as_json:
+        click.echo(json.dumps({
+            "config": config.path,
+            "stacks": {s.name: {"build-image": s.build_image, "run-image": s.run_image}
+                       for s in config.stacks.values()},
+            "components": rows,
+        }, indent=2))
+        return
+    app.reporter.table(Table(
+        f"{config.path}: {len(rows)} components, {len(config.stacks)} stacks",
+        ["component", "version", "sha256", "requires", "stacks", "upstreams"],
+        [[r["component"], r["version"],
+          (str(r["sha256"])[:12] + "…") if r["pinned"] else "UNPINNED (release-bot pin)",
+          ", ".join(r["requires"]) or "-", ", ".join(r["stacks"]),
+          ", ".join(r["upstreams"]) or "-"] for r in rows],
+    ))
+    for r in rows:
+        if not r["pinned"]:
+            app.reporter.warning(
+                f"{r['component']} {r['version']} is unpinned: it cannot be built or published "
+                f"until `release-bot pin {r['component']}` records its sha256",
+                file=config.path)

@@ -1,0 +1,485 @@
+"""Strict loader for versions.toml.
+
+Every problem is a `ConfigError` (exit 2) naming the file, the line where it can be found,
+the key path and the fix. The file is only read, never written.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from bot.config.model import (
+    BOOTSTRAPS,
+    DEFAULT_PATTERN,
+    PRUNE_HOOKS,
+    Component,
+    Config,
+    ExtraSource,
+    Stack,
+    StackOverride,
+    Upstream,
+    did_you_mean,
+)
+from bot.errors import ConfigError
+from bot.versions import InvalidVersion, Version
+
+UPSTREAM_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # type -> fields allowed besides `type`; `required` below names the mandatory ones
+        "html-index": frozenset({"url", "pattern", "include", "exclude", "ignore", "folders"}),
+        "github-tags": frozenset({"repo", "pattern", "include", "exclude", "ignore"}),
+        "github-releases": frozenset(
+            {"repo", "pattern", "include", "exclude", "ignore", "prereleases", "drafts"}
+        ),
+        "gitlab-tags": frozenset({"url", "repo", "pattern", "include", "exclude", "ignore"}),
+    }
+)
+UPSTREAM_REQUIRED: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "html-index": frozenset({"url", "pattern"}),
+        "github-tags": frozenset({"repo"}),
+        "github-releases": frozenset({"repo"}),
+        "gitlab-tags": frozenset({"repo"}),
+    }
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+STACK_KEYS = ("build-image", "run-image")
+COMPONENT_KEYS = (
+    "version",
+    "source",
+    "sha256",
+    "requires",
+    "configure-args",
+    "stacks",
+    "bootstrap",
+    "env",
+    "make-args",
+    "patches",
+    "extra-sources",
+    "pre-install",
+    "prune",
+    "upstream",
+    "overrides",
+)
+OVERRIDE_KEYS = ("configure-args", "env", "make-args", "patches")
+EXTRA_SOURCE_KEYS = ("name", "url", "sha256", "dest", "extract")
+
+_TYPE_NAMES = {
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+}
+
+
+def _type_name(value: object) -> str:
+    for t, name in _TYPE_NAMES.items():
+        if type(value) is t:
+            return name
+    return type(value).__name__
+
+
+class Locator:
+    """Finds the line of a key path in the raw text (best effort; None when not found)."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    @staticmethod
+    def _split(dotted: str) -> tuple[str, ...]:
+        parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', dotted)
+        return tuple(a or b or c for a, b, c in parts)
+
+    def _blocks(self) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(line, bracket kind, table path) of every table header."""
+        out = []
+        for i, line in enumerate(self.lines, start=1):
+            m = self._HEADER.match(line)
+            if m:
+                out.append((i, m.group(1), self._split(m.group(2))))
+        return out
+
+    def _key_after(self, start: int, key: str) -> int | None:
+        """The line of `key = ...` in the block that starts after line `start` (0: top)."""
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for j in range(start, len(self.lines)):
+            if self._HEADER.match(self.lines[j]):
+                return None
+            if pattern.match(self.lines[j]):
+                return j + 1
+        return None
+
+    def find(self, path: tuple[str | int, ...]) -> int | None:
+        names: list[str] = []
+        for n, part in enumerate(path):
+            if isinstance(part, int):
+                headers = [i for i, kind, p in self._blocks() if kind == "[[" and list(p) == names]
+                if part < len(headers):
+                    rest = path[n + 1:]
+                    if rest and isinstance(rest[0], str):
+                        return self._key_after(headers[part], rest[0]) or headers[part]
+                    return headers[part]
+                break
+            names.append(part)
+        blocks = self._blocks()
+        for cut in range(len(names) - 1, -1, -1):
+            table, key = tuple(names[:cut]), names[cut]
+            starts = [i for i, _, p in blocks if p == table] if table else [0]
+            for start in starts:
+                found = self._key_after(start, key)
+                if found:
+                    return found
+        for i, _, p in blocks:
+            if p[: len(names)] == tuple(names):
+                return i
+        return None
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out
+
+
+class _Loader:
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.locator = Locator(text)
+
+    def fail(self, key: tuple[str | int, ...], message: str, fix: str) -> ConfigError:
+        return ConfigError(
+            self.path, message, line=self.locator.find(key) if key else None,
+            key=_dotted(key) or None, fix=fix,
+        )
+
+    # -- generic field checks -------------------------------------------------------------
+    def table(self, value: object, key: tuple[str | int, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a table, got {_type_name(value)}",
+                            f"write it as [{_dotted(key)}]")
+        return value
+
+    def check_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...] | frozenset[str],
+                   key: tuple[str | int, ...]) -> None:
+        for name in data:
+            if name not in allowed:
+                hint = did_you_mean(name, allowed)
+                raise self.fail(
+                    (*key, name), "unknown key",
+                    hint or f"remove it; allowed keys: {', '.join(sorted(allowed))}",
+                )
+
+    def required(self, data: Mapping[str, Any], name: str, key: tuple[str | int, ...]) -> Any:
+        if name not in data:
+            raise self.fail(key, f"missing required key {name!r}", f"add {name} = ...")
+        return data[name]
+
+    def string(self, value: object, key: tuple[str | int, ...], example: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {_type_name(value)}",
+                            f"write {key[-1]} = {example}")
+        return value
+
+    def strings(self, value: object, key: tuple[str | int, ...]) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"expected an array of strings, got {_type_name(value)}",
+                            f'write {key[-1]} = ["..."]')
+        return tuple(value)
+
+    def boolean(self, value: object, key: tuple[str | int, ...]) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {_type_name(value)}",
+                            f"write {key[-1]} = true")
+        return value
+
+    def env(self, value: object, key: tuple[str | int, ...]) -> Mapping[str, str]:
+        data = self.table(value, key)
+        for k, v in data.items():
+            if not _ENV_NAME.fullmatch(k):
+                raise self.fail((*key, k), "not a valid environment variable name",
+                                "use letters, digits and _")
+            self.string(v, (*key, k), '"value"')
+        return MappingProxyType(dict(data))
+
+    def regex(self, value: object, key: tuple[str | int, ...], *, version_group: bool
+              ) -> re.Pattern[str]:
+        text = self.string(value, key, "'(?P<version>[0-9.]+)'")
+        try:
+            compiled = re.compile(text)
+        except re.error as exc:
+            raise self.fail(key, f"regular expression does not compile: {exc}",
+                            "fix the pattern (TOML literal strings '...' avoid escaping)"
+                            ) from None
+        if version_group and "version" not in compiled.groupindex:
+            raise self.fail(key, "pattern lacks the named group 'version'",
+                            "capture the version as (?P<version>...)")
+        return compiled
+
+    def sha256(self, value: object, key: tuple[str | int, ...]) -> str | None:
+        text = self.string(value, key, '"<64 hex digits>"')
+        if text == "":
+            return None
+        if not _SHA256.fullmatch(text):
+            raise self.fail(key, "sha256 is not 64 lowercase hex digits",
+                            "run `release-bot pin COMPONENT` to record the right one")
+        return text
+
+    def url_template(self, value: object, key: tuple[str | int, ...], *,
+                     need_version: bool) -> str:
+        text = self.string(value, key, '"https://host/name-{version}.tar.xz"')
+        scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+        if scheme not in ("https", "http"):
+            raise self.fail(key, f"URL must start with https:// or http:// (got {text!r})",
+                            "use an https:// URL")
+        if any(c.isspace() for c in text):
+            raise self.fail(key, "URL contains whitespace", "remove the whitespace")
+        if need_version and "{version}" not in text:
+            raise self.fail(key, "source URL has no {version} placeholder",
+                            'write it like "https://host/mono-{version}.tar.xz"')
+        return text
+
+    def name(self, value: str, key: tuple[str | int, ...], what: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise self.fail(key, f"{what} name {value!r} is not allowed",
+                            "use lowercase letters, digits, '.', '_' and '-'")
+        return value
+
+    # -- tables -----------------------------------------------------------------------------
+    def stacks(self, raw: object) -> dict[str, Stack]:
+        data = self.table(raw, ("stacks",))
+        if not data:
+            raise self.fail(("stacks",), "no stacks defined",
+                            'add [stacks.NAME] with build-image and run-image')
+        out: dict[str, Stack] = {}
+        for name, value in data.items():
+            key: tuple[str | int, ...] = ("stacks", name)
+            self.name(name, key, "stack")
+            st = self.table(value, key)
+            self.check_keys(st, STACK_KEYS, key)
+            build = self.string(self.required(st, "build-image", key), (*key, "build-image"),
+                                '"heroku/heroku:24-build"')
+            run = self.string(self.required(st, "run-image", key), (*key, "run-image"),
+                              '"heroku/heroku:24"')
+            out[name] = Stack(name, build, run)
+        return out
+
+    def upstream(self, raw: object, key: tuple[str | int, ...]) -> Upstream:
+        data = self.table(raw, key)
+        utype = self.string(self.required(data, "type", key), (*key, "type"), '"html-index"')
+        if utype not in UPSTREAM_TYPES:
+            hint = did_you_mean(utype, UPSTREAM_TYPES)
+            raise self.fail((*key, "type"), f"unknown upstream type {utype!r}",
+                            hint or f"use one of: {', '.join(UPSTREAM_TYPES)}")
+        self.check_keys(data, UPSTREAM_TYPES[utype] | {"type"}, key)
+        for req in sorted(UPSTREAM_REQUIRED[utype]):
+            self.required(data, req, key)
+        url = data.get("url")
+        repo = data.get("repo")
+        if repo is not None:
+            repo = self.string(repo, (*key, "repo"), '"owner/name"')
+            if not _REPO.fullmatch(repo):
+                raise self.fail((*key, "repo"), f"repo {repo!r} is not owner/name",
+                                'write repo = "mono/xsp"')
+        return Upstream(
+            type=utype,
+            url=None if url is None else self.url_template(url, (*key, "url"),
+                                                             need_version=False),
+            repo=repo,
+            pattern=self.regex(data.get("pattern", DEFAULT_PATTERN), (*key, "pattern"),
+                               version_group=True),
+            include=None if "include" not in data else self.regex(
+                data["include"], (*key, "include"), version_group=False),
+            exclude=None if "exclude" not in data else self.regex(
+                data["exclude"], (*key, "exclude"), version_group=False),
+            ignore=self.versions(data.get("ignore", []), (*key, "ignore")),
+            folders=self.strings(data.get("folders", []), (*key, "folders")),
+            prereleases=self.boolean(data.get("prereleases", False), (*key, "prereleases")),
+            drafts=self.boolean(data.get("drafts", False), (*key, "drafts")),
+        )
+
+    def version(self, value: object, key: tuple[str | int, ...]) -> Version:
+        text = self.string(value, key, '"6.14.1"')
+        try:
+            return Version.parse(text)
+        except InvalidVersion as exc:
+            raise self.fail(key, str(exc), 'write a version like "6.14.1"') from None
+
+    def versions(self, value: object, key: tuple[str | int, ...]) -> tuple[str, ...]:
+        items = self.strings(value, key)
+        for i, item in enumerate(items):
+            self.version(item, (*key, i))
+        return items
+
+    def extra_source(self, raw: object, key: tuple[str | int, ...]) -> ExtraSource:
+        data = self.table(raw, key)
+        self.check_keys(data, EXTRA_SOURCE_KEYS, key)
+        name = self.name(self.string(self.required(data, "name", key), (*key, "name"),
+                                     '"patches"'), (*key, "name"), "extra source")
+        dest = self.string(data.get("dest", name), (*key, "dest"), '"external/foo"')
+        if dest.startswith("/") or ".." in dest.split("/"):
+            raise self.fail((*key, "dest"), "dest must stay inside the source tree",
+                            'use a relative path like "external/foo"')
+        return ExtraSource(
+            name=name,
+            url=self.url_template(self.required(data, "url", key), (*key, "url"),
+                                  need_version=False),
+            sha256=self.sha256(data.get("sha256", ""), (*key, "sha256")),
+            dest=dest,
+            extract=self.boolean(data.get("extract", True), (*key, "extract")),
+        )
+
+    def override(self, raw: object, key: tuple[str | int, ...]) -> StackOverride:
+        data = self.table(raw, key)
+        self.check_keys(data, OVERRIDE_KEYS, key)
+
+        def opt(name: str, conv: Callable[[object, tuple[str | int, ...]], Any]) -> Any:
+            return None if name not in data else conv(data[name], (*key, name))
+
+        return StackOverride(
+            configure_args=opt("configure-args", self.strings),
+            env=opt("env", self.env),
+            make_args=opt("make-args", self.strings),
+            patches=opt("patches", self.strings),
+        )
+
+    def component(self, name: str, raw: object, stacks: Mapping[str, Stack]) -> Component:
+        key: tuple[str | int, ...] = ("components", name)
+        self.name(name, key, "component")
+        data = self.table(raw, key)
+        self.check_keys(data, COMPONENT_KEYS, key)
+        version = self.version(self.required(data, "version", key), (*key, "version"))
+        source = self.url_template(self.required(data, "source", key), (*key, "source"),
+                                   need_version=True)
+        sha = self.sha256(data.get("sha256", ""), (*key, "sha256"))
+        comp_stacks = self.strings(data.get("stacks", list(stacks)), (*key, "stacks"))
+        for i, st in enumerate(comp_stacks):
+            if st not in stacks:
+                hint = did_you_mean(st, stacks)
+                raise self.fail((*key, "stacks", i), f"unknown stack {st!r}",
+                                hint or f"define [stacks.{st}] or use one of {', '.join(stacks)}")
+        bootstrap = self.string(data.get("bootstrap", "auto"), (*key, "bootstrap"), '"auto"')
+        if bootstrap not in BOOTSTRAPS:
+            hint = did_you_mean(bootstrap, BOOTSTRAPS)
+            raise self.fail((*key, "bootstrap"), f"unknown bootstrap {bootstrap!r}",
+                            hint or f"use one of: {', '.join(BOOTSTRAPS)}")
+        prune = self.string(data.get("prune", "default"), (*key, "prune"), '"default"')
+        if prune not in PRUNE_HOOKS:
+            hint = did_you_mean(prune, PRUNE_HOOKS)
+            raise self.fail((*key, "prune"), f"unknown prune hook {prune!r}",
+                            hint or f"use one of: {', '.join(PRUNE_HOOKS)}")
+        upstream_raw = data.get("upstream", [])
+        if not isinstance(upstream_raw, list):
+            raise self.fail((*key, "upstream"), "expected an array of tables",
+                            f"write [[components.{name}.upstream]]")
+        extra_raw = data.get("extra-sources", [])
+        if not isinstance(extra_raw, list):
+            raise self.fail((*key, "extra-sources"), "expected an array of tables",
+                            f"write [[components.{name}.extra-sources]]")
+        overrides_raw = self.table(data.get("overrides", {}), (*key, "overrides"))
+        for st in overrides_raw:
+            if st not in stacks:
+                hint = did_you_mean(st, stacks)
+                raise self.fail((*key, "overrides", st), f"override for unknown stack {st!r}",
+                                hint or f"use one of: {', '.join(stacks)}")
+        return Component(
+            name=name,
+            version=version,
+            source=source,
+            sha256=sha,
+            requires=self.strings(data.get("requires", []), (*key, "requires")),
+            configure_args=self.strings(data.get("configure-args", []),
+                                        (*key, "configure-args")),
+            stacks=comp_stacks,
+            bootstrap=bootstrap,
+            env=self.env(data.get("env", {}), (*key, "env")),
+            make_args=self.strings(data.get("make-args", []), (*key, "make-args")),
+            patches=self.strings(data.get("patches", []), (*key, "patches")),
+            extra_sources=tuple(self.extra_source(v, (*key, "extra-sources", i))
+                                for i, v in enumerate(extra_raw)),
+            pre_install=self.strings(data.get("pre-install", []), (*key, "pre-install")),
+            prune=prune,
+            upstream=tuple(self.upstream(v, (*key, "upstream", i))
+                           for i, v in enumerate(upstream_raw)),
+            overrides=MappingProxyType({st: self.override(v, (*key, "overrides", st))
+                                        for st, v in overrides_raw.items()}),
+        )
+
+    def check_requires(self, components: Mapping[str, Component]) -> None:
+        for comp in components.values():
+            for i, req in enumerate(comp.requires):
+                if req not in components:
+                    hint = did_you_mean(req, components)
+                    raise self.fail(("components", comp.name, "requires", i),
+                                    f"requires unknown component {req!r}",
+                                    hint or f"use one of: {', '.join(components)}")
+        state: dict[str, int] = {}
+
+        def visit(name: str, trail: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " -> ".join([*trail[trail.index(name):], name])
+                raise self.fail(("components", name, "requires"),
+                                f"requires form a cycle: {cycle}",
+                                "remove one of the requirements")
+            state[name] = 1
+            for req in components[name].requires:
+                visit(req, [*trail, name])
+            state[name] = 2
+
+        for name in components:
+            visit(name, [])
+
+    def config(self, data: Mapping[str, Any]) -> Config:
+        if not data:
+            raise ConfigError(self.path, "file is empty",
+                              fix="add [stacks.NAME] and [components.NAME] tables; see README")
+        self.check_keys(data, ("stacks", "components"), ())
+        stacks = self.stacks(self.required(data, "stacks", ()))
+        comps_raw = self.table(self.required(data, "components", ()), ("components",))
+        if not comps_raw:
+            raise self.fail(("components",), "no components defined",
+                            "add [components.NAME] with version and source")
+        components = {name: self.component(name, raw, stacks) for name, raw in comps_raw.items()}
+        self.check_requires(components)
+        return Config(self.path, MappingProxyType(stacks), MappingProxyType(components))
+
+
+def parse_config(text: str, path: str = "versions.toml") -> Config:
+    """Parse and validate the text of a versions.toml."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        raise ConfigError(path, f"TOML syntax error: {msg}", line=line,
+                          fix="fix the TOML syntax at that line") from None
+    return _Loader(path, text).config(data)
+
+
+def load_config(path: str | Path) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), "file not found",
+                          fix="run from the repository root or pass --config PATH") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(p), f"cannot read the file: {exc}", fix="check the file") from None
+    return parse_config(text, str(p))

@@ -1,0 +1,100 @@
+"""The reporter port and the pieces every reporter shares (timing, secret redaction)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+    def markdown(self) -> str:
+        def cell(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+        head = "| " + " | ".join(cell(c) for c in self.columns) + " |"
+        sep = "|" + "|".join("---" for _ in self.columns) + "|"
+        body = ["| " + " | ".join(cell(str(c)) for c in row) + " |" for row in self.rows]
+        return "\n".join([f"### {cell(self.title)}", "", head, sep, *body, ""])
+
+
+class Reporter(Protocol):
+    """Everything the bot tells a person goes through here (results on stdout excepted)."""
+
+    def mask(self, secret: str) -> None:
+        """Never show this value again (GitHub Actions: ::add-mask::)."""
+
+    def phase(self, name: str) -> AbstractContextManager[None]:
+        """A timed phase: a ::group:: in Actions, a header with elapsed time on a terminal."""
+
+    def info(self, message: str) -> None: ...
+
+    def warning(self, message: str, *, file: str | None = None, line: int | None = None
+                ) -> None: ...
+
+    def error(self, message: str, *, file: str | None = None, line: int | None = None
+              ) -> None: ...
+
+    def log(self, line: str) -> None:
+        """A streamed line of a long job's log (a build)."""
+
+    def progress(self, label: str, done: int, total: int | None) -> None: ...
+
+    def table(self, table: Table) -> None:
+        """A result table: printed, and appended to the step summary in Actions."""
+
+    def summary(self, markdown: str) -> None:
+        """Free text for the step summary (ignored on a terminal)."""
+
+    def output(self, name: str, value: str) -> None:
+        """A step output ($GITHUB_OUTPUT in Actions; ignored elsewhere)."""
+
+
+@dataclass
+class Redactor:
+    secrets: list[str] = field(default_factory=list)
+
+    def add(self, secret: str) -> None:
+        if secret and len(secret) >= 4 and secret not in self.secrets:
+            self.secrets.append(secret)
+            self.secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+
+class PhaseClock:
+    """Tracks the current phase and its start time."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.current: str | None = None
+        self.phase_started = self.started
+
+    @contextmanager
+    def run(self, name: str) -> Iterator[None]:
+        previous, previous_start = self.current, self.phase_started
+        self.current, self.phase_started = name, time.monotonic()
+        try:
+            yield
+        finally:
+            self.current, self.phase_started = previous, previous_start
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.phase_started
+
+
+def fmt_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes}m{sec:02d}s"
