@@ -37,7 +37,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
-        backoff = min(self.max_delay, self.base_delay * (2 ** attempt))
+        backoff = min(self.max_delay, self.base_delay * float(2 ** attempt))
         jitter: float = random.uniform(0, backoff / 2)  # noqa: S311 - jitter, not crypto
         return backoff / 2 + jitter
 
