@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cache import SourceCache
 from bot.config import Config, load_config
 from bot.http import ConditionalCache, HttpClient
 from bot.report import ActionsReporter, Reporter, TerminalReporter
@@ -54,6 +55,11 @@ class App:
         """Upstream HTTP with retries and a conditional-request cache in the state dir."""
         cache = ConditionalCache.load(self.settings.cache_dir / "http-state.json")
         return HttpClient(cache=cache)
+
+    @cached_property
+    def source_cache(self) -> SourceCache:
+        """Verified source downloads, shared by `pin`, `pr` and `build`."""
+        return SourceCache(self.settings.cache_dir / "sources", self.http, self.reporter)
 
     @cached_property
     def github(self) -> Github:
