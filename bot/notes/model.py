@@ -1,0 +1,56 @@
+"""The facts release notes are rendered from (plain data, filled by `run` or `notes`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class NoteArtifact:
+    component: str
+    version: str
+    stack: str
+    url: str
+    sha256: str
+    size: int
+    builder_image: str = ""
+    built_against: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSmoke:
+    name: str
+    stack: str
+    passed: bool
+    seconds: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NoteComponent:
+    name: str
+    version: str
+    source_url: str
+    source_sha256: str
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseNotes:
+    components: tuple[NoteComponent, ...]
+    artifacts: tuple[NoteArtifact, ...]
+    smoke: tuple[NoteSmoke, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        """The release tag, from the versions: `mono-6.14.1+xsp-4.7.1`."""
+        return "+".join(f"{c.name}-{c.version}" for c in self.components)
+
+    @property
+    def title(self) -> str:
+        return ", ".join(f"{c.name} {c.version}" for c in self.components)
+
+    @property
+    def smoke_passed(self) -> bool:
+        return all(s.passed for s in self.smoke)

@@ -1,0 +1,82 @@
+"""Announcing a release: the port, the GitHub adapter (PyGithub) and a file adapter.
+
+The GitHub Release is idempotent: its tag comes from the versions, a rerun finds the same
+release and updates its body and assets instead of creating another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from github import GithubException
+from github.GitRelease import GitRelease
+from github.Repository import Repository
+
+from bot.config.edit import write_atomic
+from bot.errors import GitHubError
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    where: str  # URL of the release, or the notes file
+    created: bool
+
+
+class Announcer(Protocol):
+    def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced: ...
+
+
+class FileAnnouncer:
+    """Writes the notes to a file (no GitHub needed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        write_atomic(self.path, body)
+        return Announced(str(self.path), created)
+
+
+class GitHubReleaseAnnouncer:
+    def __init__(self, repo: Repository, *, target: str | None = None) -> None:
+        self.repo = repo
+        self.target = target
+
+    def _find(self, tag: str) -> GitRelease | None:
+        try:
+            return self.repo.get_release(tag)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced:
+        try:
+            release = self._find(tag)
+            created = release is None
+            if release is None:
+                release = self.repo.create_git_release(
+                    tag, title, body,
+                    target_commitish=self.target or self.repo.default_branch)
+            elif release.title != title or release.body != body:
+                release = release.update_release(title, body)
+            existing = {a.name: a for a in release.get_assets()}
+            for path in assets:
+                old = existing.get(path.name)
+                if old is not None:
+                    if old.size == path.stat().st_size:
+                        continue
+                    old.delete_asset()
+                release.upload_asset(str(path), name=path.name,
+                                     content_type="application/json")
+            return Announced(release.html_url, created)
+        except GithubException as exc:
+            message = exc.data.get("message") if isinstance(exc.data, dict) else None
+            raise GitHubError(f"GitHub refused the release {tag!r}: HTTP {exc.status} "
+                              f"{message or ''}; check GITHUB_TOKEN has contents:write "
+                              "on GITHUB_REPOSITORY") from None
