@@ -1,0 +1,119 @@
+# release-bot developer entry points.  `make help` lists the targets.
+#
+#   make test        venv + Docker engine + stack images + lint, then pytest (not e2e)
+#   make e2e         same set-up, then pytest -m e2e (long real builds)
+#   make run         same set-up, then `release-bot run $(RUN_ARGS)`
+#
+# Recipes are plain POSIX sh, one shell per line (no .ONESHELL).
+
+SHELL := /bin/sh
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PYTHON      ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+                 if command -v $$p >/dev/null 2>&1 && \
+                    $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then \
+                   command -v $$p; break; fi; done)
+VENV_PY     := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.release-bot-installed
+PIP_ARGS    ?=
+PYTEST_ARGS ?=
+RUN_ARGS    ?=
+
+ENSURE_DOCKER := tests/harness/ensure-docker.sh
+STACK_IMAGES  := images/stack/make-stack-images.sh
+
+LINT_PATHS := $(wildcard bot tests bench)
+DOCKERFILES = $(shell find images -type f -name 'Dockerfile*' ! -name '*.dockerignore' 2>/dev/null | sort)
+WORKFLOWS   = $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
+
+phase = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help venv engine stack-images lint test e2e run clean distclean
+
+help:
+	@echo "targets: venv engine stack-images lint test e2e run clean distclean"
+	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  VENV=$(VENV)  PYTHON=$(PYTHON)"
+
+# ---------------------------------------------------------------- venv
+
+venv: $(VENV_STAMP)
+
+# Reinstall only when pyproject.toml changes (or the venv is new/broken).
+$(VENV_STAMP): pyproject.toml
+	$(call phase,venv ($(VENV)))
+	@if [ -x "$(VENV_PY)" ] && ! "$(VENV_PY)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	  echo "$(VENV) has Python < 3.11 or is broken; recreating"; rm -rf "$(VENV)"; fi
+	@if [ ! -x "$(VENV_PY)" ]; then \
+	  if [ -z "$(PYTHON)" ]; then echo "error: need python3 >= 3.11 on PATH (or PYTHON=/path/to/python3.11)" >&2; exit 1; fi; \
+	  echo "creating $(VENV) with $(PYTHON)"; \
+	  if ! "$(PYTHON)" -m venv "$(VENV)" 2>/dev/null; then \
+	    rm -rf "$(VENV)"; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "python venv/ensurepip missing; apt-get install python3-venv"; \
+	      (apt-get install -y -qq python3-venv >/dev/null 2>&1 || \
+	       (apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null)) || exit 1; \
+	      "$(PYTHON)" -m venv "$(VENV)" || exit 1; \
+	    else \
+	      echo "error: '$(PYTHON) -m venv' failed; install python3-venv" >&2; exit 1; \
+	    fi; \
+	  fi; \
+	fi
+	"$(VENV_PY)" -m pip install --quiet --upgrade pip
+	"$(VENV_PY)" -m pip install --quiet $(PIP_ARGS) -e '.[test]'
+	@touch "$@"
+
+# ---------------------------------------------------------------- docker
+
+engine:
+	$(call phase,engine)
+	@"$(ENSURE_DOCKER)"
+	@docker version --format 'docker engine {{.Server.Version}}' 2>/dev/null || true
+
+stack-images: engine
+	$(call phase,stack-images)
+	@"$(STACK_IMAGES)"
+
+# ---------------------------------------------------------------- lint
+
+lint: venv
+	$(call phase,lint: ruff)
+	"$(VENV)/bin/ruff" check $(LINT_PATHS)
+	$(call phase,lint: mypy --strict bot)
+	"$(VENV)/bin/mypy" --strict bot
+	$(call phase,lint: hadolint)
+	@if [ -n "$(DOCKERFILES)" ]; then \
+	  echo "$(VENV)/bin/hadolint $(DOCKERFILES)"; "$(VENV)/bin/hadolint" $(DOCKERFILES); \
+	else echo "no Dockerfiles under images/; skipped"; fi
+	$(call phase,lint: actionlint + zizmor)
+	@if [ -n "$(WORKFLOWS)" ]; then \
+	  echo "$(VENV)/bin/actionlint $(WORKFLOWS)"; "$(VENV)/bin/actionlint" $(WORKFLOWS) && \
+	  echo "$(VENV)/bin/zizmor --offline .github/workflows" && \
+	  "$(VENV)/bin/zizmor" --offline .github/workflows; \
+	else echo "no workflows under .github/workflows; skipped"; fi
+
+# ---------------------------------------------------------------- tests / run
+
+test: venv engine stack-images lint
+	$(call phase,pytest)
+	"$(VENV)/bin/pytest" $(PYTEST_ARGS)
+
+e2e: venv engine stack-images
+	$(call phase,pytest -m e2e)
+	"$(VENV)/bin/pytest" -m e2e $(PYTEST_ARGS)
+
+run: venv engine stack-images
+	$(call phase,release-bot run)
+	$(VENV)/bin/release-bot run $(RUN_ARGS)
+
+# ---------------------------------------------------------------- cleaning
+
+clean:
+	$(call phase,clean)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+# Also drops the venv and the local stack images.
+distclean: clean
+	rm -rf "$(VENV)"
+	-docker image rm release-bot-test/bookworm:build release-bot-test/bookworm:run 2>/dev/null

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Build the local "stack" images used by the tests, without any registry:
+#
+#   debootstrap --variant=minbase bookworm <rootfs> http://deb.debian.org/debian
+#   tar -C <rootfs> -c . | docker import - <tag>
+#
+# Tags (one import, tagged twice):
+#   release-bot-test/bookworm:build   minbase + ca-certificates
+#   release-bot-test/bookworm:run     same image
+#
+# Reuses the images when both tags exist with the current STACK_VERSION label.
+# Env: STACK_FORCE=1 rebuilds; DEBIAN_MIRROR overrides the mirror;
+#      STACK_SUITE (default bookworm).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+SUITE="${STACK_SUITE:-bookworm}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+BUILD_TAG="release-bot-test/${SUITE}:build"
+RUN_TAG="release-bot-test/${SUITE}:run"
+# Bump when the recipe below changes so old images are rebuilt.
+STACK_VERSION="1"
+LABEL="org.release-bot.stack-version"
+
+log() { printf 'make-stack-images: %s\n' "$*" >&2; }
+die() { printf 'make-stack-images: %s\n' "$*" >&2; exit 1; }
+
+"$repo/tests/harness/ensure-docker.sh"
+
+image_current() {
+    local v
+    v="$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null)" || return 1
+    [[ "$v" == "$STACK_VERSION" ]]
+}
+
+both_current() { image_current "$BUILD_TAG" && image_current "$RUN_TAG"; }
+
+if [[ "${STACK_FORCE:-0}" != 1 ]] && both_current; then
+    echo "reusing $BUILD_TAG and $RUN_TAG"
+    exit 0
+fi
+
+# Serialise concurrent builders (make + pytest fixture, parallel CI jobs).
+lock="${TMPDIR:-/tmp}/release-bot-stack-images.lock"
+exec 9>"$lock"
+if command -v flock >/dev/null 2>&1; then
+    flock -w 900 9 || die "timed out waiting for $lock"
+    if [[ "${STACK_FORCE:-0}" != 1 ]] && both_current; then
+        echo "reusing $BUILD_TAG and $RUN_TAG (built by a concurrent run)"
+        exit 0
+    fi
+fi
+
+[[ "$(id -u)" -eq 0 ]] || die "debootstrap needs root; run as root (or: sudo $0)"
+
+if ! command -v debootstrap >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing; install it (apt-get install debootstrap)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-cache policy debootstrap 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        log "apt-get update"
+        apt-get update -qq
+    fi
+    log "apt-get install debootstrap"
+    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
+
+workdir="$(mktemp -d "${TMPDIR:-/var/tmp}/release-bot-stack.XXXXXX")"
+rootfs="$workdir/rootfs"
+
+cleanup() {
+    # debootstrap mounts proc/sys inside the target; never rm -rf through a mount.
+    local m
+    if [[ -r /proc/mounts ]]; then
+        awk -v p="$workdir/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
+            while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    fi
+    rm -rf --one-file-system "$workdir"
+}
+trap cleanup EXIT
+
+log "debootstrap --variant=minbase $SUITE (mirror $MIRROR)"
+start=$SECONDS
+if ! debootstrap --variant=minbase --include=ca-certificates \
+        "$SUITE" "$rootfs" "$MIRROR" >"$workdir/debootstrap.log" 2>&1; then
+    tail -n 30 "$workdir/debootstrap.log" >&2
+    [[ -f "$rootfs/debootstrap/debootstrap.log" ]] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
+    die "debootstrap failed"
+fi
+log "debootstrap took $((SECONDS - start))s"
+
+# Slim down: apt caches and lists (containers run apt-get update themselves).
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
+       "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/* "$rootfs"/debootstrap
+# Docker provides these at run time.
+: >"$rootfs/etc/hostname"
+rm -f "$rootfs/etc/resolv.conf"
+printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
+    "$MIRROR" "$SUITE" "$MIRROR" "$SUITE" "$SUITE" >"$rootfs/etc/apt/sources.list"
+
+log "docker import -> $BUILD_TAG"
+tar --numeric-owner -C "$rootfs" -c . | docker import \
+    --change "LABEL $LABEL=$STACK_VERSION" \
+    --change "LABEL org.release-bot.stack-suite=$SUITE" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'CMD ["/bin/bash"]' \
+    - "$BUILD_TAG" >/dev/null
+docker tag "$BUILD_TAG" "$RUN_TAG"
+echo "built $BUILD_TAG and $RUN_TAG in $((SECONDS - start))s"

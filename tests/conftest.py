@@ -1,0 +1,91 @@
+"""Shared fixtures.
+
+Harness fixtures (tests/harness/):
+
+* ``upstream``      -- function: UpstreamServer (loopback upstream pages/tarballs)
+* ``s3``            -- session:  MotoS3 (.endpoint, .env, .make_bucket(name), .client(), .reset())
+* ``s3_env``        -- function: monkeypatches ``s3.env`` into os.environ, returns the dict
+* ``s3_proxy``      -- function: FaultProxy in front of the moto server (.url, .fail(), .drop())
+* ``docker_client`` -- session:  docker.DockerClient; FAILS if no engine (``make engine``),
+                       skips only when RELEASE_BOT_SKIP_DOCKER=1
+* ``stack_images``  -- session:  (TEST_BUILD_IMAGE, TEST_RUN_IMAGE), built if missing
+
+Every test marked ``@pytest.mark.docker`` gets ``docker_client`` automatically, so it
+fails (or skips with RELEASE_BOT_SKIP_DOCKER=1) up front when no engine is reachable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from tests.harness import docker as hdocker
+from tests.harness.faultproxy import FaultProxy
+from tests.harness.s3 import MotoS3
+from tests.harness.upstream import UpstreamServer
+
+
+@pytest.fixture
+def upstream() -> Iterator[UpstreamServer]:
+    with UpstreamServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[MotoS3]:
+    """One moto server per session; use unique bucket names per test (or call .reset())."""
+    with MotoS3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = s3.env
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def s3_proxy(s3: MotoS3) -> Iterator[FaultProxy]:
+    with FaultProxy(s3.host, s3.port) as proxy:
+        yield proxy
+
+
+def _skip_docker() -> bool:
+    return os.environ.get("RELEASE_BOT_SKIP_DOCKER") == "1"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    if not hdocker.engine_available():
+        msg = (
+            f"no Docker engine at {hdocker.docker_base_url()}: run `make engine` "
+            "(tests/harness/ensure-docker.sh) or set RELEASE_BOT_SKIP_DOCKER=1 to skip"
+        )
+        if _skip_docker():
+            pytest.skip(msg)
+        pytest.fail(msg, pytrace=False)
+    client = hdocker.make_client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def stack_images(docker_client: docker.DockerClient) -> tuple[str, str]:
+    """(build_tag, run_tag); runs images/stack/make-stack-images.sh when missing."""
+    return hdocker.ensure_stack_images(docker_client)
+
+
+@pytest.fixture(autouse=True)
+def _docker_marker(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("docker") is not None:
+        request.getfixturevalue("docker_client")
+
+
+# --- lead: CLI fixtures below ---

@@ -1,0 +1,1 @@
+"""Test harness: loopback upstream server, moto S3, fault proxy, Docker helpers."""

@@ -1,0 +1,77 @@
+"""Docker helpers for tests: engine detection and the local stack images."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import docker
+import docker.errors
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENSURE_DOCKER = REPO_ROOT / "tests" / "harness" / "ensure-docker.sh"
+MAKE_STACK_IMAGES = REPO_ROOT / "images" / "stack" / "make-stack-images.sh"
+
+TEST_BUILD_IMAGE = "release-bot-test/bookworm:build"
+TEST_RUN_IMAGE = "release-bot-test/bookworm:run"
+STACK_IMAGES = (TEST_BUILD_IMAGE, TEST_RUN_IMAGE)
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def docker_base_url() -> str:
+    """DOCKER_HOST if set, else the default unix socket."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def make_client(timeout: int = 120) -> docker.DockerClient:
+    return docker.DockerClient(base_url=docker_base_url(), timeout=timeout)
+
+
+def engine_available() -> bool:
+    """True if a Docker engine answers a ping at docker_base_url()."""
+    try:
+        client = make_client(timeout=10)
+    except docker.errors.DockerException:
+        return False
+    try:
+        return bool(client.ping())
+    except (docker.errors.DockerException, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def ensure_engine() -> None:
+    """Run tests/harness/ensure-docker.sh (installs/starts dockerd when root)."""
+    subprocess.run([str(ENSURE_DOCKER)], check=True)
+
+
+def missing_stack_images(client: docker.DockerClient | None = None) -> list[str]:
+    own = client is None
+    c = make_client() if client is None else client
+    try:
+        missing = []
+        for tag in STACK_IMAGES:
+            try:
+                c.images.get(tag)
+            except docker.errors.ImageNotFound:
+                missing.append(tag)
+        return missing
+    finally:
+        if own:
+            c.close()
+
+
+def ensure_stack_images(client: docker.DockerClient | None = None) -> tuple[str, str]:
+    """Build the stack images with images/stack/make-stack-images.sh if any is missing.
+
+    Returns (TEST_BUILD_IMAGE, TEST_RUN_IMAGE).
+    """
+    if missing_stack_images(client):
+        subprocess.run([str(MAKE_STACK_IMAGES)], check=True)
+        still = missing_stack_images(client)
+        if still:
+            raise RuntimeError(f"{MAKE_STACK_IMAGES} ran but images are still missing: {still}")
+    return TEST_BUILD_IMAGE, TEST_RUN_IMAGE
