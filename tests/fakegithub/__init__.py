@@ -1,0 +1,14 @@
+"""Stateful fake GitHub REST API for tests (see README.md)."""
+
+from .server import ApiError, FakeGitHub, Fault, RecordedRequest, Repo
+from .validator import ResponseValidator, SchemaViolation
+
+__all__ = [
+    "ApiError",
+    "FakeGitHub",
+    "Fault",
+    "RecordedRequest",
+    "Repo",
+    "ResponseValidator",
+    "SchemaViolation",
+]
