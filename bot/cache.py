@@ -54,19 +54,18 @@ class SourceCache:
         partial_dir = self.root / "partial"
         partial_dir.mkdir(parents=True, exist_ok=True)
         part = partial_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".part")
-        downloaded = 0
-        for attempt in range(attempts):
-            try:
-                downloaded += self._download(url, part)
-                break
-            except UpstreamError:
-                raise
-            except OSError as exc:  # connection dropped mid-body: resume from what we have
-                if attempt + 1 == attempts:
-                    raise UpstreamError(f"download of {url} kept failing ({exc}); "
-                                        "try again later") from None
-                self.reporter.warning(f"download of {url} interrupted; resuming")
+        if sha256 is None:
+            # nothing to verify a resumed file against: bytes left by an earlier run could be
+            # an older file at this URL, and their hash would be recorded as the pin
+            part.unlink(missing_ok=True)
+        resumed = part.exists()
+        downloaded = self._download_all(url, part, attempts)
         actual = sha256_file(part)
+        if sha256 is not None and actual != sha256 and resumed:
+            # the partial file may be left from an older file at this URL: one clean retry
+            part.unlink()
+            downloaded += self._download_all(url, part, attempts)
+            actual = sha256_file(part)
         if sha256 is not None and actual != sha256:
             part.unlink(missing_ok=True)
             raise ChecksumMismatchError(
@@ -79,12 +78,35 @@ class SourceCache:
         part.replace(final)
         return CachedFile(final, actual, final.stat().st_size, downloaded)
 
+    def _download_all(self, url: str, part: Path, attempts: int) -> int:
+        """Download into `part`, resuming after dropped connections; returns bytes fetched."""
+        downloaded = 0
+        for attempt in range(attempts):
+            try:
+                return downloaded + self._download(url, part)
+            except _Interrupted as exc:  # connection dropped mid-body: resume from what we have
+                downloaded += exc.written
+                if attempt + 1 == attempts:
+                    raise UpstreamError(f"download of {url} kept failing ({exc}); "
+                                        "try again later") from None
+                self.reporter.warning(f"download of {url} interrupted; resuming")
+        return downloaded
+
     def _download(self, url: str, part: Path) -> int:
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
         written = 0
         try:
-            with self.http.stream(url, headers=headers) as response:
+            with self.http.stream(url, headers=headers,
+                                  allow_status=frozenset({416}) if have else frozenset()
+                                  ) as response:
+                if response.status_code == 416:
+                    # nothing after byte `have`: complete if the server's size agrees
+                    total = response.headers.get("Content-Range", "").rpartition("/")[2]
+                    if total == str(have):
+                        return 0
+                    part.unlink()
+                    return self._download(url, part)
                 if have and response.status_code != 206:
                     have = 0  # server ignored the range: start over
                 mode = "ab" if have else "wb"
@@ -93,7 +115,16 @@ class SourceCache:
                         fh.write(chunk)
                         written += len(chunk)
         except requests.RequestException as exc:
-            # a connection dropped mid-body: normalise to OSError so the caller resumes
-            raise OSError(str(exc)) from exc
+            # a connection dropped mid-body: the caller resumes from what was written
+            self.http.stats.add(bytes=written)
+            raise _Interrupted(str(exc), written) from exc
         self.http.stats.add(bytes=written)
         return written
+
+
+class _Interrupted(OSError):
+    """A download stopped mid-body after `written` bytes reached the partial file."""
+
+    def __init__(self, message: str, written: int) -> None:
+        super().__init__(message)
+        self.written = written

@@ -17,7 +17,7 @@ import click
 from bot import __version__
 from bot.app import App
 from bot.commands import COMMANDS
-from bot.errors import BotError, ExitCode
+from bot.errors import BotError, ConfigError, ExitCode
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -60,12 +60,11 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
         meta["release_bot.env"] = env
     if app is not None:
         meta["release_bot.app"] = app
-    ctx_app: App | None = None
+    ctx: click.Context | None = None
     try:
         with cli.make_context("release-bot", args) as ctx:
             ctx.meta.update(meta)
             cli.invoke(ctx)
-            ctx_app = ctx.obj
         return int(ExitCode.OK)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -81,19 +80,32 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     except BotError as exc:
         if debug:
             traceback.print_exc()
-        _report_error(ctx_app or app, exc.message)
+        _report_error(_app_of(ctx) or app, exc)
         return int(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one boundary for unexpected errors
         if debug:
             traceback.print_exc()
-        _report_error(ctx_app or app, f"internal error: {type(exc).__name__}: {exc} "
-                      "(rerun with --debug for a traceback and report it)")
+        _report_error(_app_of(ctx) or app,
+                      BotError(f"internal error: {type(exc).__name__}: {exc} "
+                               "(rerun with --debug for a traceback and report it)"))
         return int(ExitCode.INTERNAL)
 
 
-def _report_error(app: App | None, message: str) -> None:
-    line = " ".join(message.split())
-    if app is not None:
-        app.reporter.error(line)
-    else:
+def _app_of(ctx: click.Context | None) -> App | None:
+    """The App the group built, if it got that far (so errors go through its reporter)."""
+    obj = ctx.obj if ctx is not None else None
+    return obj if isinstance(obj, App) else None
+
+
+def _report_error(app: App | None, exc: BotError) -> None:
+    line = " ".join(exc.message.split())
+    if app is None:
         click.echo(f"error: {line}", err=True)
+        return
+    if isinstance(exc, ConfigError):
+        # the reporter places file:line itself (an annotation on the file under Actions)
+        where = f"{exc.path}:{exc.line}: " if exc.line else f"{exc.path}: "
+        if line.startswith(where):
+            app.reporter.error(line.removeprefix(where), file=exc.path, line=exc.line)
+            return
+    app.reporter.error(line)

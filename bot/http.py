@@ -208,9 +208,10 @@ class HttpClient:
         return response.status_code < 300
 
     @contextmanager
-    def stream(self, url: str, *, headers: Mapping[str, str] | None = None
-               ) -> Iterator[requests.Response]:
-        response = self.request("GET", url, headers=headers, stream=True)
+    def stream(self, url: str, *, headers: Mapping[str, str] | None = None,
+               allow_status: frozenset[int] = frozenset()) -> Iterator[requests.Response]:
+        response = self.request("GET", url, headers=headers, stream=True,
+                                allow_status=allow_status)
         try:
             yield response
         finally:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Table
+from tomlkit.container import OutOfOrderTableProxy
+from tomlkit.items import String, StringType, Table
 
 from bot.config.load import Locator, parse_config
 from bot.errors import ConfigError
@@ -41,16 +42,23 @@ def set_component(
         text = _insert_line_after_version(text, component, f'sha256 = "{sha256}"', path)
     doc = tomlkit.parse(text)
     table = doc["components"][component]
-    if not isinstance(table, Table):
+    # A table split by other tables (e.g. its [[...upstream]] further down) is a proxy.
+    if not isinstance(table, Table | OutOfOrderTableProxy):
         raise ConfigError(path, "component is not a plain table", key=f"components.{component}",
                           fix="write it as [components.NAME]")
     if version is not None:
-        table["version"] = version.text
+        table["version"] = _like(table.get("version"), version.text)
     if sha256 is not None:
-        table["sha256"] = sha256
+        table["sha256"] = _like(table.get("sha256"), sha256)
     new_text = tomlkit.dumps(doc)
     _verify(original, new_text, component, version, sha256, path)
     return new_text
+
+
+def _like(old: object, value: str) -> String:
+    """`value` as a TOML string quoted like the one it replaces ('literal' or "basic")."""
+    literal = isinstance(old, String) and old.type == StringType.SLL
+    return tomlkit.string(value, literal=literal)
 
 
 def _component_keys(text: str, component: str) -> set[str]:

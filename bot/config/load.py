@@ -467,7 +467,9 @@ def parse_config(text: str, path: str = "versions.toml") -> Config:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        if line is None and "(at end of document)" in msg:
+            line = max(1, len(text.splitlines()))
+        msg = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", msg)
         raise ConfigError(path, f"TOML syntax error: {msg}", line=line,
                           fix="fix the TOML syntax at that line") from None
     return _Loader(path, text).config(data)

@@ -6,6 +6,7 @@ stdout stays clean for results such as `--json`.
 
 from __future__ import annotations
 
+import re
 import secrets as _secrets
 import sys
 import time
@@ -25,6 +26,15 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _could_be_command(line: str) -> bool:
+    """Would the runner read this line as a workflow command? It strips leading whitespace
+    before looking for `::`, and still honours the legacy `##[command]` form anywhere."""
+    return line.lstrip().startswith("::") or "##[" in line
+
+
 class ActionsReporter:
     def __init__(self, *, summary_path: Path | None, output_path: Path | None,
                  err: TextIO | None = None, out: TextIO | None = None) -> None:
@@ -38,6 +48,18 @@ class ActionsReporter:
     def _cmd(self, text: str) -> None:
         self._err.write(text + "\n")
         self._err.flush()
+
+    def _text(self, text: str, stream: TextIO | None = None) -> None:
+        """Plain text that must never act as a workflow command (it may hold upstream strings,
+        build output, file names): redacted, split into lines, and when any line could be read
+        as a command, fenced with `::stop-commands::` and a random token."""
+        target = stream or self._err
+        lines = self._redact(text).splitlines() or [""]
+        if any(_could_be_command(line) for line in lines):
+            token = _secrets.token_hex(16)
+            lines = [f"::stop-commands::{token}", *lines, f"::{token}::"]
+        target.write("".join(line + "\n" for line in lines))
+        target.flush()
 
     def mask(self, secret: str) -> None:
         if secret:
@@ -59,14 +81,14 @@ class ActionsReporter:
             ok = True
         finally:
             took = fmt_seconds(time.monotonic() - start)
-            self._cmd(f"{'done' if ok else 'FAILED'}: {self._redact(name)} ({took})")
+            self._text(f"{'done' if ok else 'FAILED'}: {name} ({took})")
             self._cmd("::endgroup::")
             self._group = outer
             if outer is not None:
                 self._cmd(f"::group::{_escape_data(self._redact(outer))} (continued)")
 
     def info(self, message: str) -> None:
-        self._cmd(self._redact(message))
+        self._text(message)
 
     def _annotate(self, kind: str, message: str, file: str | None, line: int | None) -> None:
         props = []
@@ -85,26 +107,21 @@ class ActionsReporter:
         self._annotate("error", message, file, line)
 
     def log(self, line: str) -> None:
-        text = self._redact(line.rstrip("\n"))
         # a streamed log must not be able to issue workflow commands
-        if text.startswith("::"):
-            text = " " + text
-        self._cmd(text)
+        self._text(line.rstrip("\r\n"))
 
     def progress(self, label: str, done: int, total: int | None) -> None:
-        self._cmd(f"{self._redact(label)}: {done}/{total}" if total else f"{label}: {done}")
+        self._text(f"{label}: {done}/{total}" if total else f"{label}: {done}")
 
     def table(self, table: Table) -> None:
         widths = [len(c) for c in table.columns]
         rows = [[self._redact(str(c)) for c in r] for r in table.rows]
         for r in rows:
             widths = [max(w, len(c)) for w, c in zip(widths, r, strict=False)]
-        self._out.write(self._redact(table.title) + "\n")
-        self._out.write("  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=False))
-                        + "\n")
-        for r in rows:
-            self._out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "\n")
-        self._out.flush()
+        text = [table.title,
+                "  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=False)),
+                *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows)]
+        self._text("\n".join(text), self._out)
         self.summary(self._redact(table.markdown()))
 
     def summary(self, markdown: str) -> None:
@@ -113,6 +130,8 @@ class ActionsReporter:
                 fh.write(self._redact(markdown).rstrip("\n") + "\n\n")
 
     def output(self, name: str, value: str) -> None:
+        if not _OUTPUT_NAME.fullmatch(name):
+            raise ValueError(f"invalid step output name {name!r}")
         if self._output_path is None:
             return
         value = self._redact(value)
