@@ -20,7 +20,11 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     import docker
+    import jinja2
     from github import Github
+    from mypy_boto3_s3 import S3Client
+
+    from bot.store import ArtifactStore
 
 
 def make_reporter(settings: Settings) -> Reporter:
@@ -70,8 +74,31 @@ class App:
         if not self.settings.github_token:
             raise UsageError("GITHUB_TOKEN is not set; export a token that can write to the "
                              "repository (or use --dry-run)")
+        # No PyGithub retries or client-side throttle: bot.forge.github retries 5xx (bounded)
+        # and waits out secondary rate limits (Retry-After) itself; `pr` writes a handful.
         return Github(base_url=self.settings.github_api_url,
-                      auth=Auth.Token(self.settings.github_token), retry=None, timeout=30)
+                      auth=Auth.Token(self.settings.github_token), retry=None, timeout=30,
+                      seconds_between_requests=None, seconds_between_writes=None)
+
+    @cached_property
+    def github_reader(self) -> Github:
+        """GitHub for reading public upstreams (poll): the token when set, else anonymous.
+
+        No client-side throttle and no PyGithub retries: bot.sources.github_api bounds the
+        concurrency, retries, and honours Retry-After and the rate-limit headers itself.
+        """
+        from github import Auth, Github
+
+        auth = Auth.Token(self.settings.github_token) if self.settings.github_token else None
+        return Github(base_url=self.settings.github_api_url, auth=auth, retry=None,
+                      timeout=30, seconds_between_requests=None, seconds_between_writes=None)
+
+    @cached_property
+    def templates(self) -> jinja2.Environment:
+        """jinja2 for bot/templates, with the filters that escape upstream text for Markdown."""
+        from bot.notes.render import make_environment
+
+        return make_environment()
 
     @cached_property
     def docker(self) -> docker.DockerClient:
@@ -87,3 +114,44 @@ class App:
             raise UsageError(f"cannot reach the Docker engine at {base} ({type(exc).__name__}); "
                              "start dockerd or run `make engine`") from None
         return client
+
+    @cached_property
+    def s3(self) -> S3Client:
+        """boto3 S3: the standard credential chain (keys from the environment when set),
+        AWS_ENDPOINT_URL honoured (path-style addressing then), botocore standard retries."""
+        import boto3
+        from botocore.config import Config as BotoConfig
+        from botocore.exceptions import ProfileNotFound
+
+        from bot.errors import UsageError
+
+        env = self.settings.aws_env
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+                aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+                aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+                region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+                profile_name=env.get("AWS_PROFILE") or None,
+            )
+        except ProfileNotFound as exc:
+            raise UsageError(f"{exc}; fix AWS_PROFILE or ~/.aws/config") from None
+        endpoint = self.settings.aws_endpoint_url
+        try:  # the standard variable; tests lower it to fail fast
+            attempts = max(1, int(env.get("AWS_MAX_ATTEMPTS") or 5))
+        except ValueError:
+            raise UsageError(f"AWS_MAX_ATTEMPTS={env['AWS_MAX_ATTEMPTS']!r} is not a "
+                             "number") from None
+        config = BotoConfig(
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            connect_timeout=10, read_timeout=120, max_pool_connections=16,
+            s3={"addressing_style": "path"} if endpoint else {},
+        )
+        return session.client("s3", endpoint_url=endpoint, config=config)
+
+    def store(self, url: str | None = None) -> ArtifactStore:
+        """The artifact store at `url` (default: RELEASE_BOT_STORE, else file://dist/store)."""
+        from bot.store import open_store
+
+        return open_store(url or self.settings.store_url, s3_client=lambda: self.s3,
+                          endpoint_url=self.settings.aws_endpoint_url)

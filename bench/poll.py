@@ -1,0 +1,292 @@
+"""Benchmark: `poll` on 10 and 100 components, cold and warm, side by side with nvchecker.
+
+    .venv/bin/python bench/poll.py [--sizes 10,100]
+
+Upstreams are loopback servers in a child process (so their CPU does not share our GIL):
+the tests' UpstreamServer (html-index pages and tarballs) and FakeGitHub (github-tags).
+Half the components are html-index, half github-tags; each lists 20 versions and the newest
+has a tarball. Both tools run in this process: ours via `bot.poll.poll_components` with the
+App's clients (fresh state dir = cold, same state dir = warm), nvchecker via its own
+dispatcher (`regex` source for the pages, `github` source with `use_max_tag`).
+
+nvchecker's github source builds `https://api.<host>/...`; it cannot be pointed at a plain-HTTP
+loopback server by configuration, so this script swaps its URL template for
+`http://<host>/repos/<repo>/git/matching-refs/tags` (same answer shape as `git/refs/tags`,
+which the fake serves). Our side does more per component: it probes the newest version's
+tarball (HEAD), which nvchecker does not. After one untimed warm-up run of each tool
+(imports), each figure is the median of 5 runs; a cold run of ours starts from an empty
+state dir and new clients. The servers get TCP_NODELAY and a 128 backlog (see `serve`).
+Prints a table; no timed assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.app import App  # noqa: E402
+from bot.poll import deps_from_app, poll_components  # noqa: E402
+from bot.report import RecordingReporter  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+VERSIONS_PER_COMPONENT = 20
+REPEAT = 5
+# nothing-new: every current version is the newest (the steady state: one listing each);
+# all-new: every component has an update, so ours also probes each newest tarball (HEAD).
+SCENARIOS = ("nothing-new", "all-new")
+
+
+def median(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+
+
+def component_versions(i: int) -> list[str]:
+    """20 versions, 3- and 4-part; the newest differs per component."""
+    old = [f"6.{minor}.0.{build}" for minor in (0, 4, 8, 10, 12) for build in (90, 122, 199)]
+    new = [f"6.14.{p}" for p in range(4)] + [f"6.14.{4 + i % 5}"]
+    return (old + new)[-VERSIONS_PER_COMPONENT:]
+
+
+def newest(i: int) -> str:
+    return max(component_versions(i), key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def is_html(i: int) -> bool:
+    return i % 2 == 0
+
+
+# -- the upstreams, in a child process --------------------------------------------------------
+
+def serve(count: int, conn: Connection) -> None:
+    import socketserver
+
+    # Like production web servers: no Nagle delay on responses written in two parts (headers,
+    # body), and a listen backlog that does not drop the SYNs of 20 concurrent clients.
+    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+    socketserver.TCPServer.request_queue_size = 128
+
+    from tests.fakegithub import FakeGitHub
+    from tests.harness.upstream import UpstreamServer
+
+    with UpstreamServer() as up, FakeGitHub(validate=False) as gh:
+        for i in range(count):
+            vs = component_versions(i)
+            if is_html(i):
+                links = "\n".join(f'<a href="mono-{v}.tar.xz">mono-{v}.tar.xz</a>' for v in vs)
+                up.add(f"/c{i}/", f"<html><body><pre>\n<a href=\"../\">../</a>\n{links}\n"
+                       "</pre></body></html>", content_type="text/html")
+                up.add(f"/c{i}/mono-{newest(i)}.tar.xz", b"x" * 1024)
+            else:
+                gh.create_repo("bench", f"g{i}")
+                for v in vs:
+                    gh.add_tag("bench", f"g{i}", v)
+                up.add(f"/g{i}/src-{newest(i)}.tar.gz", b"x" * 1024)
+        conn.send((up.url, gh.url))
+        while True:
+            command = conn.recv()
+            if command == "quota":
+                conn.send(gh.quota_used)
+            else:
+                break
+
+
+# -- configs -------------------------------------------------------------------------------
+
+def our_config(count: int, up: str, scenario: str) -> str:
+    parts = ['[stacks.bench]\nbuild-image = "b:build"\nrun-image = "b:run"\n']
+    for i in range(count):
+        current = newest(i) if scenario == "nothing-new" else "6.0.0.90"
+        if is_html(i):
+            parts.append(f"""
+[components.c{i}]
+version = "{current}"
+source = "{up}/c{i}/mono-{{version}}.tar.xz"
+sha256 = ""
+
+[[components.c{i}.upstream]]
+type = "html-index"
+url = "{up}/c{i}/"
+pattern = 'mono-(?P<version>[0-9]+(?:\\.[0-9]+){{1,3}})\\.tar\\.xz'
+""")
+        else:
+            parts.append(f"""
+[components.g{i}]
+version = "{current}"
+source = "{up}/g{i}/src-{{version}}.tar.gz"
+sha256 = ""
+
+[[components.g{i}.upstream]]
+type = "github-tags"
+repo = "bench/g{i}"
+""")
+    return "".join(parts)
+
+
+def nvchecker_config(count: int, up: str, gh_host: str) -> str:
+    parts = ["[__config__]\nmax_concurrency = 20\n"]
+    for i in range(count):
+        if is_html(i):
+            parts.append(f"""
+[c{i}]
+source = "regex"
+url = "{up}/c{i}/"
+regex = 'mono-([0-9]+(?:\\.[0-9]+){{1,3}})\\.tar\\.xz'
+""")
+        else:
+            parts.append(f"""
+[g{i}]
+source = "github"
+github = "bench/g{i}"
+use_max_tag = true
+host = "{gh_host}"
+token = "test-token"
+""")
+    return "".join(parts)
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    tool: str
+    scenario: str
+    size: int
+    phase: str
+    seconds: float
+    requests: int | None
+    quota: int
+    latest: dict[str, str]
+
+
+def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
+             quota: Callable[[], int]) -> Run:
+    settings = Settings.from_env({"GITHUB_API_URL": gh_url, "GITHUB_TOKEN": "test-token",
+                                  "RELEASE_BOT_CACHE": str(cache)}, config_path=config)
+    app = App(settings, RecordingReporter())
+    before = quota()
+    start = time.perf_counter()
+    deps = deps_from_app(app)
+    results = poll_components(app.config, deps, app.reporter)
+    app.http.cache.save()
+    seconds = time.perf_counter() - start
+    stats = deps.github_stats
+    requests = app.http.stats.requests + (stats.requests if stats else 0)
+    errors = [r for r in results if r.status == "error"]
+    if errors:
+        raise SystemExit(f"our poll failed: {errors[0].component}: {errors[0].error}")
+    return Run("release-bot", scenario, size, "cold", seconds, requests, quota() - before,
+               {r.component: r.latest.text for r in results if r.latest is not None})
+
+
+def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], int]) -> Run:
+    import nvchecker_source.github as nv_github
+    import structlog
+    from nvchecker import core
+    from nvchecker.util import EntryWaiter
+
+    nv_github.GITHUB_MAX_TAG = "http://%s/repos/%s/git/matching-refs/tags"
+    structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
+    before = quota()
+    start = time.perf_counter()
+    entries, options = core.load_file(str(config), use_keymanager=False)
+
+    async def main() -> tuple[dict[str, object], bool]:
+        task_sem = asyncio.Semaphore(options.max_concurrency)
+        result_q: asyncio.Queue = asyncio.Queue()  # type: ignore[type-arg]
+        dispatcher = core.setup_httpclient(options.max_concurrency, options.httplib,
+                                           options.http_timeout, options.resolver)
+        waiter = EntryWaiter()
+        futures = dispatcher.dispatch(entries, task_sem, result_q, options.keymanager, waiter,
+                                      1, options.source_configs)
+        result_fu = asyncio.create_task(core.process_result({}, result_q, waiter))
+        await core.run_tasks(futures)
+        result_fu.cancel()
+        return await result_fu  # type: ignore[no-any-return]
+
+    results, failed = asyncio.run(main())
+    seconds = time.perf_counter() - start
+    if failed or len(results) != size:
+        raise SystemExit(f"nvchecker failed ({len(results)}/{size} results)")
+    return Run("nvchecker", scenario, size, "-", seconds, None, quota() - before,
+               {name: r.version for name, r in results.items()})  # type: ignore[attr-defined]
+
+
+def bench(size: int, work: Path) -> list[Run]:
+    """Both scenarios on one set of upstreams of `size` components."""
+    parent, child = mp.Pipe()
+    server = mp.get_context("fork").Process(target=serve, args=(size, child), daemon=True)
+    server.start()
+    up_url, gh_url = parent.recv()
+
+    def quota() -> int:
+        parent.send("quota")
+        return int(parent.recv())
+
+    runs: list[Run] = []
+    expected = {(f"c{i}" if is_html(i) else f"g{i}"): newest(i) for i in range(size)}
+    try:
+        nv = work / f"nvchecker-{size}.toml"
+        nv.write_text(nvchecker_config(size, up_url, gh_url.removeprefix("http://")))
+        for scenario in SCENARIOS:
+            ours = work / f"versions-{size}-{scenario}.toml"
+            ours.write_text(our_config(size, up_url, scenario))
+            run_ours(scenario, size, ours, work / f"warmup-{size}-{scenario}", gh_url, quota)
+            run_nvchecker(scenario, size, nv, quota)  # imports, structlog set-up
+            colds, warms, nvs = [], [], []
+            for rep in range(REPEAT):
+                cache = work / f"state-{size}-{scenario}-{rep}"
+                colds.append(run_ours(scenario, size, ours, cache, gh_url, quota))
+                warms.append(run_ours(scenario, size, ours, cache, gh_url, quota))
+                nvs.append(run_nvchecker(scenario, size, nv, quota))
+            for run in (*colds, *warms, *nvs):
+                if run.latest != expected:
+                    wrong = sorted(k for k in expected if run.latest.get(k) != expected[k])
+                    raise SystemExit(f"{run.tool} {scenario}: wrong latest for {wrong[:5]}")
+            cold, warm, nv_run = median(colds), median(warms), median(nvs)
+            warm.phase, nv_run.phase = "warm", "cold"
+            runs += [cold, warm, nv_run]
+    finally:
+        parent.send("stop")
+        server.join(5)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10,100")
+    args = parser.parse_args()
+    rows: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows.extend(bench(size, Path(tmp)))
+    print(f"{'scenario':<12} {'tool':<12} {'components':>10} {'run':<5} {'wall s':>8} "
+          f"{'requests':>9} {'GH quota':>9}  same latest")
+    for r in rows:
+        req = "-" if r.requests is None else str(r.requests)
+        print(f"{r.scenario:<12} {r.tool:<12} {r.size:>10} {r.phase:<5} {r.seconds:>8.3f} "
+              f"{req:>9} {r.quota:>9}  yes")
+    print()
+    for scenario in SCENARIOS:
+        for size in sorted({r.size for r in rows}):
+            group = [r for r in rows if r.size == size and r.scenario == scenario]
+            ours = {r.phase: r for r in group if r.tool == "release-bot"}
+            nv = next(r for r in group if r.tool == "nvchecker")
+            print(f"{scenario:<12} {size:>4} components: wall ratio release-bot/nvchecker "
+                  f"cold {ours['cold'].seconds / nv.seconds:.2f}, warm "
+                  f"{ours['warm'].seconds / nv.seconds:.2f}; warm GitHub quota "
+                  f"{ours['warm'].quota} (target 0)")
+
+
+if __name__ == "__main__":
+    main()
