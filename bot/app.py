@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from github import Github
     from mypy_boto3_s3 import S3Client
 
+    from bot.build.runner import Builder
     from bot.store import ArtifactStore
 
 
@@ -148,6 +149,22 @@ class App:
             s3={"addressing_style": "path"} if endpoint else {},
         )
         return session.client("s3", endpoint_url=endpoint, config=config)
+
+    @cached_property
+    def builder(self) -> Builder:
+        """Builds in clean containers on the Docker engine (`build` and `run`)."""
+        from bot.build.container import DockerRuntime
+        from bot.build.images import ensure_builder_image
+        from bot.build.runner import Builder
+
+        return Builder(
+            cache=self.source_cache,
+            runtime=DockerRuntime(self.docker),
+            images=lambda base, on_line: ensure_builder_image(self.docker, base, on_line),
+            reporter=self.reporter,
+            recipe_root=self.settings.config_path.resolve().parent,
+            secrets=self.settings.secrets,
+        )
 
     def store(self, url: str | None = None) -> ArtifactStore:
         """The artifact store at `url` (default: RELEASE_BOT_STORE, else file://dist/store)."""

@@ -1,0 +1,58 @@
+"""The artifact store port: the few operations publishing needs, over S3 or a directory.
+
+Keys are relative to the store's prefix and use `/`. Adapters raise `PublishError` (one line,
+naming the fix) for anything that goes wrong; they never leave a partial object under a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str | None  # as recorded when it was stored; None: unknown (not ours)
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """An object's bytes and the tag a conditional write compares against."""
+
+    data: bytes
+    etag: str
+
+
+class ArtifactStore(Protocol):
+    @property
+    def url(self) -> str:
+        """The store as the user wrote it (s3://bucket/prefix, file:///abs/dir)."""
+
+    def public_url(self, key: str) -> str:
+        """Where a buildpack downloads `key` from."""
+
+    def stat(self, key: str) -> StoredObject | None:
+        """What is stored under `key`, or None."""
+
+    def read(self, key: str) -> Versioned | None:
+        """A small object's bytes and tag, or None."""
+
+    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        """Store the file at `path` under `key`, verified against `sha256`, all or nothing.
+
+        Without `overwrite`, an object that appeared under `key` meanwhile is not replaced
+        (PublishError).
+        """
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Store a small object (a checksum or manifest beside an artifact)."""
+
+    def put_if(self, key: str, data: bytes, *, expected: str | None, content_type: str
+               ) -> bool:
+        """Store `data` only if `key` still has tag `expected` (None: only if absent).
+
+        False when someone else changed it first (re-read, merge, try again).
+        """

@@ -1,0 +1,354 @@
+"""The `s3://bucket/prefix` store, over a boto3 client built in the composition root.
+
+* Small files: one PutObject carrying `ChecksumSHA256` (S3 rejects bytes that do not match).
+* Large files: a multipart upload with `ChecksumAlgorithm=SHA256`; every part carries its
+  SHA-256, the file is read once in order (hashed as a whole as it is read, so a file that
+  changed since planning is caught), parts go up in parallel, each retried as a whole on top
+  of botocore's own retries; after CompleteMultipartUpload the object's composite checksum
+  (computed by the server from the stored parts) is compared with ours. Completing is atomic,
+  so on any failure the upload is aborted and nothing exists under the final key.
+* Write-once at the server: `IfNoneMatch="*"` on PutObject and CompleteMultipartUpload unless
+  overwriting; the index is written with `IfMatch=<etag>` (or `IfNoneMatch="*"` when new).
+* The artifact's sha256 is recorded as object metadata (`x-amz-meta-sha256`), which is how a
+  later publish compares bytes without downloading them.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import quote
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from bot.errors import PublishError
+from bot.store.port import StoredObject, Versioned
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        CompleteMultipartUploadRequestTypeDef,
+        PutObjectRequestTypeDef,
+    )
+
+MIB = 1 << 20
+PART_SIZE = 8 * MIB  # S3's minimum is 5 MiB (all but the last part)
+CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def composite_sha256(part_digests: list[bytes]) -> str:
+    """S3's COMPOSITE checksum of a multipart object: SHA-256 over the parts' SHA-256s."""
+    return _b64(hashlib.sha256(b"".join(part_digests)).digest())
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    return isinstance(exc, ClientError) and (_status(exc) >= 500 or _code(exc) in (
+        "SlowDown", "RequestTimeout", "Throttling", "ThrottlingException"))
+
+
+class S3Store:
+    def __init__(self, client: S3Client, bucket: str, prefix: str = "", *,
+                 endpoint_url: str | None = None, part_size: int = PART_SIZE,
+                 concurrency: int = 6, part_attempts: int = 3, backoff: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if part_size < 5 * MIB:
+            raise ValueError("S3 parts must be at least 5 MiB")
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint_url = endpoint_url
+        self.part_size = part_size
+        self.concurrency = concurrency
+        self.part_attempts = part_attempts
+        self.backoff = backoff
+        self.sleep = sleep
+
+    # -- naming ----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def public_url(self, key: str) -> str:
+        path = quote(self._key(key))
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{path}"
+        region = self.client.meta.region_name
+        host = "s3.amazonaws.com" if region in (None, "", "aws-global", "us-east-1") \
+            else f"s3.{region}.amazonaws.com"
+        return f"https://{self.bucket}.{host}/{path}"
+
+    # -- errors ----------------------------------------------------------------
+
+    def _fail(self, op: str, key: str, exc: Exception) -> NoReturn:
+        where = f"s3://{self.bucket}/{self._key(key)}"
+        if isinstance(exc, NoCredentialsError):
+            raise PublishError("no AWS credentials found; set AWS_ACCESS_KEY_ID and "
+                               "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role") from None
+        if isinstance(exc, ClientError):
+            code = _code(exc)
+            if code == "NoSuchBucket":
+                raise PublishError(f"bucket {self.bucket!r} does not exist"
+                                   + (f" at {self.endpoint_url}" if self.endpoint_url else "")
+                                   + "; create it or fix --store / RELEASE_BOT_STORE") from None
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise PublishError(f"S3 {op} of {where} denied ({code}); check the "
+                                   "credentials and their bucket policy") from None
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise PublishError(f"S3 {op} of {where} failed: {code or _status(exc)} {message}; "
+                               "retry later or check the store") from None
+        raise PublishError(f"S3 {op} of {where} failed after retries ({exc}); check the "
+                           "network and AWS_ENDPOINT_URL, then retry") from None
+
+    @contextlib.contextmanager
+    def _calling(self, op: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(op, key, exc)
+
+    # -- reads -----------------------------------------------------------------
+
+    def stat(self, key: str) -> StoredObject | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            self._fail("HeadObject", key, exc)
+        except BotoCoreError as exc:
+            self._fail("HeadObject", key, exc)
+        return StoredObject(key, int(head["ContentLength"]), head["Metadata"].get("sha256"))
+
+    def read(self, key: str) -> Versioned | None:
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            data = got["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey"):
+                return None
+            self._fail("GetObject", key, exc)
+        except BotoCoreError as exc:
+            self._fail("GetObject", key, exc)
+        return Versioned(data, got["ETag"])
+
+    # -- small writes ----------------------------------------------------------
+
+    def _put_object(self, key: str, data: bytes, *, content_type: str,
+                    digest: bytes | None = None, metadata: dict[str, str] | None = None,
+                    if_match: str | None = None, if_absent: bool = False) -> None:
+        """PutObject with its SHA-256 (the server rejects other bytes); raises boto errors."""
+        params: PutObjectRequestTypeDef = {
+            "Bucket": self.bucket, "Key": self._key(key), "Body": data,
+            "ContentType": content_type, "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": _b64(digest or hashlib.sha256(data).digest()),
+        }
+        if metadata:
+            params["Metadata"] = metadata
+        if if_match is not None:
+            params["IfMatch"] = if_match
+        if if_absent:
+            params["IfNoneMatch"] = "*"
+        self.client.put_object(**params)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        with self._calling("PutObject", key):
+            self._put_object(key, data, content_type=content_type)
+
+    def put_if(self, key: str, data: bytes, *, expected: str | None, content_type: str
+               ) -> bool:
+        try:
+            self._put_object(key, data, content_type=content_type, if_match=expected,
+                             if_absent=expected is None)
+        except ClientError as exc:
+            if _code(exc) in CONFLICT_CODES or _status(exc) in (409, 412):
+                return False
+            self._fail("PutObject", key, exc)
+        except BotoCoreError as exc:
+            self._fail("PutObject", key, exc)
+        return True
+
+    # -- artifacts -------------------------------------------------------------
+
+    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        size = path.stat().st_size
+        if size <= self.part_size:
+            self._upload_single(key, path, sha256, overwrite=overwrite)
+        else:
+            self._upload_multipart(key, path, sha256, overwrite=overwrite)
+
+    def _landed(self, key: str, sha256: str) -> bool:
+        """After a 412 on a create-if-absent write: was it our own earlier attempt?"""
+        stored = self.stat(key)
+        return stored is not None and stored.sha256 == sha256
+
+    def _appeared(self, key: str) -> PublishError:
+        return PublishError(f"{self.public_url(key)} appeared while publishing (another "
+                            "publisher?); nothing was overwritten; rerun to compare it")
+
+    def _upload_single(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).digest()
+        if digest.hex() != sha256:
+            raise PublishError(f"{path} changed since it was checked (sha256 {digest.hex()}, "
+                               f"expected {sha256}); nothing was stored; rebuild it")
+        try:
+            self._put_object(key, data, content_type="application/gzip", digest=digest,
+                             metadata={"sha256": sha256}, if_absent=not overwrite)
+        except ClientError as exc:
+            if _code(exc) == "PreconditionFailed":
+                if self._landed(key, sha256):
+                    return
+                raise self._appeared(key) from None
+            self._fail("PutObject", key, exc)
+        except BotoCoreError as exc:
+            self._fail("PutObject", key, exc)
+
+    def _upload_multipart(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        full = self._key(key)
+        with self._calling("CreateMultipartUpload", key):
+            upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=full, ContentType="application/gzip",
+                Metadata={"sha256": sha256}, ChecksumAlgorithm="SHA256")["UploadId"]
+        try:
+            parts, digests = self._send_parts(key, upload_id, path, sha256)
+            self._complete(key, upload_id, parts, sha256, overwrite=overwrite)
+        except BaseException as exc:
+            aborted = self._abort(full, upload_id)
+            if not aborted and isinstance(exc, PublishError):
+                raise PublishError(f"{exc} (the multipart upload {upload_id} could not be "
+                                   "aborted; a lifecycle rule AbortIncompleteMultipartUpload "
+                                   "removes it)") from None
+            raise
+        self._verify_composite(key, digests)
+
+    def _send_parts(self, key: str, upload_id: str, path: Path, sha256: str
+                    ) -> tuple[list[CompletedPartTypeDef], list[bytes]]:
+        """Read the file once, in order (hashing all of it), and upload parts in parallel."""
+        whole = hashlib.sha256()
+        slots = threading.BoundedSemaphore(self.concurrency + 1)  # parts held in memory
+        futures: list[Future[tuple[CompletedPartTypeDef, bytes]]] = []
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="s3-part")
+        try:
+            with path.open("rb") as fh:
+                number = 0
+                while True:
+                    slots.acquire()
+                    if any(f.done() and f.exception() for f in futures):
+                        slots.release()
+                        break  # a part failed for good: stop reading, report it below
+                    data = fh.read(self.part_size)
+                    if not data:
+                        slots.release()
+                        break
+                    number += 1
+                    whole.update(data)
+                    future = pool.submit(self._send_part, key, upload_id, number, data)
+                    future.add_done_callback(lambda _: slots.release())
+                    futures.append(future)
+            results = [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # nothing in flight once we abort
+        if whole.hexdigest() != sha256:
+            raise PublishError(f"{path} changed since it was checked (sha256 "
+                               f"{whole.hexdigest()}, expected {sha256}); nothing was stored; "
+                               "rebuild it")
+        return [r[0] for r in results], [r[1] for r in results]
+
+    def _send_part(self, key: str, upload_id: str, number: int, data: bytes
+                   ) -> tuple[CompletedPartTypeDef, bytes]:
+        digest = hashlib.sha256(data).digest()
+        checksum = _b64(digest)
+        for attempt in range(1, self.part_attempts + 1):
+            try:
+                response = self.client.upload_part(
+                    Bucket=self.bucket, Key=self._key(key), UploadId=upload_id,
+                    PartNumber=number, Body=data, ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum)
+            except (ClientError, BotoCoreError) as exc:
+                if attempt == self.part_attempts or not _transient(exc):
+                    self._fail(f"UploadPart {number}", key, exc)
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                continue
+            if response.get("ChecksumSHA256", checksum) != checksum:
+                raise PublishError(f"S3 stored part {number} of {key} with checksum "
+                                   f"{response.get('ChecksumSHA256')}, sent {checksum}; retry")
+            return {"PartNumber": number, "ETag": response["ETag"],
+                    "ChecksumSHA256": checksum}, digest
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _complete(self, key: str, upload_id: str, parts: list[CompletedPartTypeDef],
+                  sha256: str, *, overwrite: bool) -> None:
+        params: CompleteMultipartUploadRequestTypeDef = {
+            "Bucket": self.bucket, "Key": self._key(key), "UploadId": upload_id,
+            "MultipartUpload": {"Parts": parts}}
+        if not overwrite:
+            params["IfNoneMatch"] = "*"
+        try:
+            self.client.complete_multipart_upload(**params)
+        except ClientError as exc:
+            if _code(exc) == "NoSuchUpload" and self._landed(key, sha256):
+                return  # an earlier attempt completed it; its answer was lost
+            if _code(exc) == "PreconditionFailed":
+                raise self._appeared(key) from None
+            self._fail("CompleteMultipartUpload", key, exc)
+        except BotoCoreError as exc:
+            self._fail("CompleteMultipartUpload", key, exc)
+
+    def _verify_composite(self, key: str, digests: list[bytes]) -> None:
+        with self._calling("HeadObject", key):
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key),
+                                           ChecksumMode="ENABLED")
+        stored = str(head.get("ChecksumSHA256", "")).split("-", 1)[0]
+        expected = composite_sha256(digests)
+        if stored and stored != expected:
+            with self._calling("DeleteObject", key):
+                self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+            raise PublishError(f"S3 stored {key} with composite sha256 {stored}, expected "
+                               f"{expected}; the object was removed; retry")
+
+    def _abort(self, full_key: str, upload_id: str) -> bool:
+        for attempt in range(self.part_attempts):
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
+                                                   UploadId=upload_id)
+            except ClientError as exc:
+                if _code(exc) == "NoSuchUpload":
+                    return True
+            except BotoCoreError:
+                pass
+            else:
+                return True
+            self.sleep(self.backoff * 2 ** attempt)
+        return False

@@ -1,0 +1,185 @@
+"""`release-bot plan`: what versions.toml describes that the store has not published yet."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, load_config
+from bot.store.layout import Index, IndexEntry
+from bot.store.unpublished import PlanEntry, plan_unpublished
+from tests.builtartifacts import make_artifact
+from tests.clirunner import run_cli
+from tests.harness.s3 import MotoS3
+
+PIN = "3024c97c0bc8cbcd611c401d5f994528704108ceb31f31b28dea4783004d0820"
+
+# xsp first on purpose: the plan must still list Mono before XSP (dependency order)
+VERSIONS = """
+[stacks.heroku-22]
+build-image = "heroku/heroku:22-build"
+run-image = "heroku/heroku:22"
+
+[stacks.heroku-24]
+build-image = "heroku/heroku:24-build"
+run-image = "heroku/heroku:24"
+
+[components.xsp]
+version = "4.7.1"
+source = "https://github.com/mono/xsp/archive/refs/tags/{version}.tar.gz"
+sha256 = "XSP_PIN"
+requires = ["mono"]
+bootstrap = "autogen"
+
+[components.mono]
+version = "6.14.1"
+source = "https://dl.winehq.org/mono/sources/mono/mono-{version}.tar.xz"
+sha256 = "MONO_PIN"
+"""
+
+
+def _config(tmp_path: Path, *, xsp_pinned: bool = True) -> Path:
+    path = tmp_path / "versions.toml"
+    path.write_text(VERSIONS.replace("MONO_PIN", PIN)
+                    .replace("XSP_PIN", PIN if xsp_pinned else ""))
+    return path
+
+
+def _load(tmp_path: Path, *, xsp_pinned: bool = True) -> Config:
+    return load_config(_config(tmp_path, xsp_pinned=xsp_pinned))
+
+
+def _entry(component: str, version: str, stack: str) -> IndexEntry:
+    key = f"{stack}/{component}-{version}.tar.gz"
+    return IndexEntry(component, version, stack, key, f"https://example.test/{key}", PIN, 1,
+                      "2026-01-01T00:00:00Z")
+
+
+def _triples(entries: list[PlanEntry]) -> list[tuple[str, str, str]]:
+    return [(e.component, e.version, e.stack) for e in entries]
+
+
+def _step_outputs(text: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT's `name<<DELIMITER ... DELIMITER` records."""
+    lines, found, i = text.splitlines(), {}, 0
+    while i < len(lines):
+        name, delimiter = lines[i].split("<<", 1)
+        end = lines.index(delimiter, i + 1)
+        found[name] = "\n".join(lines[i + 1:end])
+        i = end + 1
+    return found
+
+
+def test_everything_unpublished_in_dependency_order(tmp_path: Path) -> None:
+    entries = plan_unpublished(_load(tmp_path), Index())
+    assert _triples(entries) == [
+        ("mono", "6.14.1", "heroku-22"), ("mono", "6.14.1", "heroku-24"),
+        ("xsp", "4.7.1", "heroku-22"), ("xsp", "4.7.1", "heroku-24")]
+    assert all(e.pinned and e.note == "" for e in entries)
+
+
+def test_published_entries_and_older_versions(tmp_path: Path) -> None:
+    index = Index((_entry("mono", "6.14.1", "heroku-22"), _entry("xsp", "4.7.0", "heroku-22"),
+                   _entry("xsp", "4.7.1", "heroku-24")))
+    entries = plan_unpublished(_load(tmp_path), index)
+    assert _triples(entries) == [
+        ("mono", "6.14.1", "heroku-24"), ("xsp", "4.7.1", "heroku-22")]
+
+
+def test_filters_by_component_and_stack(tmp_path: Path) -> None:
+    config = _load(tmp_path)
+    assert _triples(plan_unpublished(config, Index(), ["xsp"])) == [
+        ("xsp", "4.7.1", "heroku-22"), ("xsp", "4.7.1", "heroku-24")]
+    assert _triples(plan_unpublished(config, Index(), None, ["heroku-24"])) == [
+        ("mono", "6.14.1", "heroku-24"), ("xsp", "4.7.1", "heroku-24")]
+
+
+def test_unpinned_components_are_marked(tmp_path: Path) -> None:
+    entries = plan_unpublished(_load(tmp_path, xsp_pinned=False), Index())
+    assert [(e.component, e.pinned) for e in entries] == [
+        ("mono", True), ("mono", True), ("xsp", False), ("xsp", False)]
+    assert "release-bot pin xsp" in entries[-1].note
+
+
+def test_cli_matrix_shrinks_as_artifacts_are_published(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    store = f"file://{tmp_path / 'store'}"
+    plan = run_cli(["--config", str(config), "plan", "--json", "--store", store], env={},
+                   cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    assert json.loads(plan.stdout) == {"include": [
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-22"},
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-24"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-24"}]}
+
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-22")
+    make_artifact(out, "xsp", "4.7.1", "heroku-24")
+    make_artifact(out, "mono", "6.12.0", "heroku-24")  # an older version does not count
+    assert run_cli(["publish", str(out), "--store", store], env={}, cwd=tmp_path).code == 0
+
+    plan = run_cli(["--config", str(config), "plan", "--json", "--store", store], env={},
+                   cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    assert json.loads(plan.stdout)["include"] == [
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-24"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22"}]
+
+    table = run_cli(["--config", str(config), "plan", "--store", store, "--stack", "heroku-22"],
+                    env={}, cwd=tmp_path)
+    assert table.code == 0, table.output
+    assert "xsp" in table.stdout and "mono" not in table.stdout
+
+
+def test_cli_nothing_to_build(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    out = tmp_path / "out"
+    for component, version in (("mono", "6.14.1"), ("xsp", "4.7.1")):
+        for stack in ("heroku-22", "heroku-24"):
+            make_artifact(out, component, version, stack)
+    assert run_cli(["publish", str(out)], env={}, cwd=tmp_path).code == 0
+    plan = run_cli(["--config", str(config), "plan"], env={}, cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    assert "nothing to build" in plan.stderr
+    assert json.loads(run_cli(["--config", str(config), "plan", "--json"], env={},
+                              cwd=tmp_path).stdout) == {"include": []}
+
+
+def test_cli_unpinned_left_out_of_matrix_with_a_warning(tmp_path: Path) -> None:
+    config = _config(tmp_path, xsp_pinned=False)
+    outputs = tmp_path / "github-output"
+    outputs.touch()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)}
+    plan = run_cli(["--config", str(config), "plan", "--json"], env=env, cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    matrix = json.loads(plan.stdout)
+    assert {row["component"] for row in matrix["include"]} == {"mono"}
+    assert plan.output.count("release-bot pin xsp") == 2
+    assert _step_outputs(outputs.read_text()) == {"matrix": json.dumps(matrix), "count": "2"}
+
+
+def test_cli_unknown_component_is_a_usage_error(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    plan = run_cli(["--config", str(config), "plan", "--component", "mnoo"], env={},
+                   cwd=tmp_path)
+    assert plan.code == 2
+    assert "did you mean 'mono'?" in plan.stderr
+
+
+@pytest.mark.parametrize("prefix", ["", "deep/prefix"])
+def test_cli_reads_the_s3_index(s3: MotoS3, tmp_path: Path, prefix: str) -> None:
+    config = _config(tmp_path)
+    bucket = s3.make_bucket(f"plan-{uuid.uuid4().hex[:12]}")
+    store = f"s3://{bucket}/{prefix}".rstrip("/")
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-22")
+    assert run_cli(["publish", str(out), "--store", store], env=s3.env, cwd=tmp_path).code == 0
+    plan = run_cli(["--config", str(config), "plan", "--json"],
+                   env={**s3.env, "RELEASE_BOT_STORE": store}, cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    assert [(r["component"], r["stack"]) for r in json.loads(plan.stdout)["include"]] == [
+        ("mono", "heroku-24"), ("xsp", "heroku-22"), ("xsp", "heroku-24")]
