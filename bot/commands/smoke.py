@@ -1,0 +1,89 @@
+"""`release-bot smoke`: run the sample apps on the built runtime (exit 5 on any failure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.app import App
+from bot.build.manifest import load_manifest
+from bot.errors import SmokeError, UsageError
+from bot.report import Table
+from bot.smoke.checks import new_run_id
+from bot.smoke.plan import (
+    CHECKS,
+    DEFAULT_READY_TIMEOUT,
+    SmokePlan,
+    plan_for_image,
+    plan_from_artifacts,
+)
+from bot.smoke.results import COLUMNS, SmokeResult
+from bot.smoke.runner import run_smoke
+from bot.smoke.runtime import has_xsp, prepared_runtime
+from bot.smoke.samples import SAMPLES_DIR
+
+
+def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: str | None,
+          only: tuple[str, ...], ready_timeout: float, run_id: str) -> SmokePlan:
+    if runtime_image is not None:
+        if artifacts is not None:
+            raise UsageError("pass either --runtime-image or --artifacts, not both")
+        prepared_runtime(app.docker, runtime_image)
+        return plan_for_image(runtime_image, has_xsp=has_xsp(app.docker, runtime_image, run_id),
+                              only=only, ready_timeout=ready_timeout)
+    directory = artifacts if artifacts is not None else app.settings.dist_dir / "artifacts"
+    if not directory.is_dir():
+        raise UsageError(f"no artifacts directory {directory}; run `release-bot build mono` "
+                         "first, or pass --artifacts DIR or --runtime-image IMAGE")
+    manifests = [load_manifest(p) for p in sorted(directory.glob("*.json"))]
+    run_images = {s.name: s.run_image for s in app.config.stacks.values()}
+    return plan_from_artifacts(manifests, directory, stack=stack, run_images=run_images,
+                               only=only, ready_timeout=ready_timeout)
+
+
+@click.command(name="smoke")
+@click.option("--stack", help="The stack whose artifacts to test (default: the only one).")
+@click.option("--artifacts", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory of build artifacts (default: dist/artifacts).")
+@click.option("--runtime-image", metavar="IMAGE",
+              help="Use this prepared runtime image (Mono at /app) instead of artifacts.")
+@click.option("--samples", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=SAMPLES_DIR, show_default="images/samples",
+              help="Directory holding the sample apps (console/, web/, xsp/).")
+@click.option("--check", "only", multiple=True, metavar="NAME",
+              help=f"Run only this check (repeatable): {', '.join(c.name for c in CHECKS)}.")
+@click.option("--ready-timeout", type=click.FloatRange(min=1.0),
+              default=DEFAULT_READY_TIMEOUT, show_default=True,
+              help="Seconds a check may take to answer (web) or to exit (console).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.pass_obj
+def command(app: App, stack: str | None, artifacts: Path | None, runtime_image: str | None,
+            samples: Path, only: tuple[str, ...], ready_timeout: float, as_json: bool) -> None:
+    """Run the sample apps (console, web, and xsp when built) on the runtime.
+
+    Each sample is compiled with the runtime's own compiler, built into an app image and run
+    in a fresh container (removed afterwards); web samples are fetched over a published port.
+    """
+    run_id = new_run_id()
+    plan = _plan(app, stack, artifacts, runtime_image, only, ready_timeout, run_id)
+    app.reporter.info(f"smoke run {run_id}: {plan.describe()}")
+    results = run_smoke(app.docker, plan, samples, app.reporter, run_id)
+    table = Table("Smoke tests", COLUMNS, [r.row() for r in results])
+    failed = [r for r in results if not r.passed]
+    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
+        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+        app.reporter.summary(table.markdown())
+    else:
+        app.reporter.table(table)
+    app.reporter.summary(_summary(results, failed))
+    if failed:
+        raise SmokeError("smoke tests failed: " + "; ".join(f"{r.name}: {r.detail}"
+                                                            for r in failed))
+
+
+def _summary(results: list[SmokeResult], failed: list[SmokeResult]) -> str:
+    verdict = (f"{len(failed)} of {len(results)} smoke checks failed" if failed
+               else f"all {len(results)} smoke checks passed")
+    return f"**Smoke tests:** {verdict}."
