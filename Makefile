@@ -19,6 +19,7 @@ VENV_STAMP  := $(VENV)/.release-bot-installed
 PIP_ARGS    ?=
 PYTEST_ARGS ?=
 RUN_ARGS    ?=
+RUN_CONFIG  ?= versions.toml
 
 ENSURE_DOCKER := tests/harness/ensure-docker.sh
 STACK_IMAGES  := images/stack/make-stack-images.sh
@@ -33,7 +34,7 @@ phase = @printf '\n==> %s\n' "$(1)"
 
 help:
 	@echo "targets: venv engine stack-images lint test e2e run clean distclean"
-	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  VENV=$(VENV)  PYTHON=$(PYTHON)"
+	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  RUN_CONFIG=versions.toml  VENV=$(VENV)  PYTHON=$(PYTHON)"
 
 # ---------------------------------------------------------------- venv
 
@@ -104,7 +105,7 @@ e2e: venv engine stack-images
 
 run: venv engine stack-images
 	$(call phase,release-bot run)
-	$(VENV)/bin/release-bot run $(RUN_ARGS)
+	$(VENV)/bin/release-bot --config "$(RUN_CONFIG)" run $(RUN_ARGS)
 
 # ---------------------------------------------------------------- cleaning
 

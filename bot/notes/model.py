@@ -24,6 +24,7 @@ class NoteSmoke:
     passed: bool
     seconds: float
     detail: str = ""
+    output: str = ""  # an excerpt of what the sample printed or answered (upstream text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class ReleaseNotes:
     components: tuple[NoteComponent, ...]
     artifacts: tuple[NoteArtifact, ...]
     smoke: tuple[NoteSmoke, ...] = ()
+    # "<component> <version> (<stack>)" of artifacts no smoke check covers (said in the notes)
+    unchecked: tuple[str, ...] = ()
+    # what the checks ran on, when it is not a runtime made of these artifacts
+    smoke_runtime: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

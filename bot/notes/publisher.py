@@ -6,17 +6,19 @@ release and updates its body and assets instead of creating another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from github import GithubException
+from github import Github, GithubException
 from github.GitRelease import GitRelease
 from github.Repository import Repository
 
+from bot.cache import sha256_file
 from bot.config.edit import write_atomic
-from bot.errors import GitHubError
+from bot.errors import GitHubError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +65,14 @@ class GitHubReleaseAnnouncer:
                 release = self.repo.create_git_release(
                     tag, title, body,
                     target_commitish=self.target or self.repo.default_branch)
-            elif release.title != title or release.body != body:
-                release = release.update_release(title, body)
+            elif release.name != title or release.body != body:
+                release = release.update_release(name=title, message=body)
             existing = {a.name: a for a in release.get_assets()}
             for path in assets:
                 old = existing.get(path.name)
                 if old is not None:
-                    if old.size == path.stat().st_size:
+                    # GitHub reports each asset's sha256; an asset without one is replaced
+                    if old.digest == "sha256:" + sha256_file(path):
                         continue
                     old.delete_asset()
                 release.upload_asset(str(path), name=path.name,
@@ -80,3 +83,27 @@ class GitHubReleaseAnnouncer:
             raise GitHubError(f"GitHub refused the release {tag!r}: HTTP {exc.status} "
                               f"{message or ''}; check GITHUB_TOKEN has contents:write "
                               "on GITHUB_REPOSITORY") from None
+
+
+def github_announcer(gh: Github, repository: str | None) -> GitHubReleaseAnnouncer:
+    """The announcer for `repository` (owner/name, from GITHUB_REPOSITORY)."""
+    if not repository or repository.count("/") != 1:
+        raise UsageError(f"GITHUB_REPOSITORY is {repository!r}; set it to owner/name of the "
+                         "repository that gets the release")
+    try:
+        return GitHubReleaseAnnouncer(gh.get_repo(repository))
+    except GithubException as exc:
+        raise GitHubError(f"cannot open {repository} on GitHub: HTTP {exc.status}; check "
+                          "GITHUB_REPOSITORY and that GITHUB_TOKEN can read it") from None
+
+
+def announce_with_assets(announcer: Announcer, tag: str, title: str, body: str,
+                         assets: Mapping[str, bytes]) -> Announced:
+    """Announce, attaching `assets` ({file name: bytes}) written to a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="release-bot-assets-") as tmp:
+        paths = []
+        for name, data in assets.items():
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            paths.append(path)
+        return announcer.announce(tag, title, body, paths)

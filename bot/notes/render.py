@@ -10,6 +10,7 @@ from bot.notes.model import ReleaseNotes
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _URL_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]")
+OUTPUT_CHARS = 120  # of a smoke check's output excerpt, in the table
 
 
 def md_escape(value: object) -> str:
@@ -17,7 +18,9 @@ def md_escape(value: object) -> str:
     issue references or line breaks."""
     text = " ".join(str(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace('"', "&quot;").replace("#", "&#35;").replace("@", "&#64;")
+    # GitHub links mentions and issue references in the decoded text, so an entity alone
+    # is not enough: a zero-width space after `@` and `#` breaks them (as Renovate does).
+    text = text.replace('"', "&quot;").replace("#", "&#35;&#8203;").replace("@", "&#64;&#8203;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # no autolinks either: break `scheme://` and `www.` apart with Markdown escapes
     return text.replace("://", ":\\/\\/").replace("www.", "www\\.")
@@ -36,7 +39,8 @@ def md_link(url: object, label: object = None) -> str:
     if not re.match(r"https?://", text):
         return md_code(text)
     safe = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), text)
-    safe = safe.replace("(", "%28").replace(")", "%29").replace("|", "%7C")
+    safe = (safe.replace("(", "%28").replace(")", "%29").replace("|", "%7C")
+            .replace("[", "%5B").replace("]", "%5D"))
     return f"[{md_escape(label if label is not None else text.rsplit('/', 1)[-1])}]({safe})"
 
 
@@ -68,4 +72,4 @@ def make_environment() -> jinja2.Environment:
 def render_notes(notes: ReleaseNotes, env: jinja2.Environment | None = None) -> str:
     template = (env or make_environment()).get_template("release_notes.md.j2")
     stacks = sorted({a.stack for a in notes.artifacts} | {s.stack for s in notes.smoke})
-    return template.render(notes=notes, stacks=stacks)
+    return template.render(notes=notes, stacks=stacks, excerpt_chars=OUTPUT_CHARS)

@@ -1,0 +1,122 @@
+"""`release-bot run`: the main job. plan -> build -> smoke -> publish -> notes -> release."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from bot.app import App
+from bot.errors import UsageError
+from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
+from bot.report import Table
+from bot.run.plan import plan_run
+from bot.run.runner import RunDeps, RunOutcome, execute, raise_failures
+from bot.smoke.plan import DEFAULT_READY_TIMEOUT
+from bot.smoke.runtime import prepared_runtime
+from bot.smoke.samples import SAMPLES_DIR
+from bot.store.layout import read_index
+
+NOTES_FILE = "release-notes.md"
+
+
+def _announcer(app: App) -> Announcer:
+    """The GitHub Release when GITHUB_TOKEN and GITHUB_REPOSITORY are set, else a file."""
+    if app.settings.github_token and app.settings.github_repository:
+        return github_announcer(app.github, app.settings.github_repository)
+    return FileAnnouncer(app.settings.dist_dir / NOTES_FILE)
+
+
+def _report(app: App, outcome: RunOutcome) -> None:
+    rows = []
+    for stack in outcome.stacks:
+        published = {s.artifact.key: s.action.value for s in
+                     (stack.published.plan.steps if stack.published else ())}
+        smoke = ("-" if not stack.smoke else
+                 f"{sum(r.passed for r in stack.smoke)}/{len(stack.smoke)} passed")
+        for m in stack.built:
+            key = f"{m.stack}/{m.component}-{m.version}.tar.gz"
+            rows.append([m.component, m.version, m.stack, m.sha256[:12] + "…", smoke,
+                         published.get(key, "not published")])
+        if stack.failure is not None:
+            rows.append(["-", "-", stack.stack, "-", smoke, f"failed: {stack.failure}"])
+    app.reporter.table(Table("release-bot run", ["component", "version", "stack", "sha256",
+                                                 "smoke", "publish"], rows))
+    if outcome.announced is not None and outcome.notes is not None:
+        where = outcome.announced.where
+        app.reporter.info(f"release notes for {outcome.notes.tag}: {where}")
+        app.reporter.output("release-tag", outcome.notes.tag)
+        app.reporter.output("release-url" if where.startswith("http") else "notes-file", where)
+        app.reporter.summary(f"**Release** `{outcome.notes.tag}`: {where}")
+
+
+@click.command(name="run")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="s3://BUCKET/PREFIX or file://DIR (default: RELEASE_BOT_STORE, else "
+                   "file://dist/store).")
+@click.option("--stack", "stacks", multiple=True, metavar="S",
+              help="Only this stack (repeatable; default: every stack).")
+@click.option("--component", "components", multiple=True, metavar="C",
+              help="Only this component (repeatable; its requirements must be published).")
+@click.option("--runtime-image", metavar="IMAGE", default=None,
+              help="Run the smoke checks on this prepared runtime image instead of one made "
+                   "of the artifacts (the notes say so).")
+@click.option("--cpus", type=click.IntRange(min=1), default=None,
+              help="CPUs for each build [default: all of this machine].")
+@click.option("--ready-timeout", type=click.FloatRange(min=1.0), default=DEFAULT_READY_TIMEOUT,
+              show_default=True, help="Seconds a smoke check may take.")
+@click.option("--plan", "show_plan", is_flag=True, help="Print the plan and exit.")
+@click.pass_obj
+def command(app: App, store_url: str | None, stacks: tuple[str, ...],
+            components: tuple[str, ...], runtime_image: str | None, cpus: int | None,
+            ready_timeout: float, show_plan: bool) -> None:
+    """Build what versions.toml has that the store does not publish, smoke-test it, publish
+    what passed, then write the release notes: a GitHub Release when GITHUB_TOKEN and
+    GITHUB_REPOSITORY are set, else dist/release-notes.md.
+
+    With nothing new it does nothing (no Docker, no GitHub) and says so. Exit 4 when a
+    build fails, 5 when smoke checks fail (the stacks that passed are still published).
+    """
+    started = time.monotonic()
+    config = app.config
+    store = app.store(store_url)
+    with app.reporter.phase("plan"):
+        index, _ = read_index(store)
+        plan = plan_run(config, index, components or None, stacks or None)
+    for entry in plan.unpinned:
+        app.reporter.warning(f"{entry.component} {entry.version} ({entry.stack}) is not "
+                             f"published and left out: {entry.note}", file=config.path)
+    app.reporter.output("count", str(len(plan.builds)))
+    if show_plan or plan.empty:
+        click.echo(plan.describe())
+    if plan.empty:
+        app.reporter.info(f"nothing to do: {store.url} publishes every buildable component "
+                          f"and stack of {config.path} ({time.monotonic() - started:.1f}s)")
+        app.reporter.summary("**release-bot run:** nothing to do, everything is published.")
+        return
+    if show_plan:
+        return
+    if runtime_image is not None and not runtime_image.strip():
+        raise UsageError("--runtime-image is empty; name an image or drop the option")
+    if runtime_image is not None and any(s.smoke for s in plan.stacks):
+        prepared_runtime(app.docker, runtime_image)  # before any build: it must exist
+    ncpu = cpus or os.cpu_count() or 1
+    deps = RunDeps(
+        config=config,
+        store=store,
+        builder=lambda: app.builder,
+        docker=lambda: app.docker,
+        announcer=lambda: _announcer(app),
+        reporter=app.reporter,
+        templates=app.templates,
+        work_dir=app.settings.dist_dir / "run",
+        samples=SAMPLES_DIR,
+        smoke_results=app.settings.dist_dir / "smoke-results.json",
+        runtime_image=runtime_image,
+        cpus=ncpu,
+        ready_timeout=ready_timeout,
+    )
+    outcome = execute(plan, deps)
+    _report(app, outcome)
+    raise_failures(outcome)

@@ -1,0 +1,106 @@
+"""Plan the main job purely: versions.toml + the store's index -> what `run` does, in order.
+
+Per stack (in versions.toml order): the builds of what is not published yet, requirements
+first (Mono before XSP); the published artifacts a build or the smoke runtime needs, taken
+from the store; the smoke checks; then publish (only stacks whose checks passed), notes and
+the release. Nothing here touches Docker, the network or the store: an empty plan means
+`run` does nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.errors import UsageError
+from bot.smoke.plan import CHECKS
+from bot.store.layout import Index
+from bot.store.unpublished import PlanEntry, plan_unpublished
+
+# The components the smoke checks exercise (the samples need Mono; xsp serves a page).
+SMOKED = frozenset(c.needs for c in CHECKS)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    component: str
+    version: str
+    stack: str
+
+    def describe(self) -> str:
+        return f"{self.component} {self.version} ({self.stack})"
+
+
+@dataclass(frozen=True, slots=True)
+class StackRun:
+    stack: str
+    builds: tuple[Target, ...]  # requirements first
+    fetch: tuple[Target, ...]  # published artifacts needed here (a requirement, the runtime)
+    smoke: bool  # whether the sample checks run (something they exercise is built)
+    unchecked: tuple[Target, ...]  # builds no check covers (said in the notes)
+
+    def describe(self) -> str:
+        lines = [f"stack {self.stack}:"]
+        lines += [f"  take {t.describe()} from the store" for t in self.fetch]
+        lines += [f"  build {t.describe()}" for t in self.builds]
+        lines.append("  smoke: the sample checks" if self.smoke else "  smoke: none")
+        lines += [f"  no smoke checks for {t.component}" for t in self.unchecked]
+        lines.append("  publish what passed")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    stacks: tuple[StackRun, ...]
+    unpinned: tuple[PlanEntry, ...]  # not published, cannot be built until pinned
+
+    @property
+    def empty(self) -> bool:
+        return not self.stacks
+
+    @property
+    def builds(self) -> tuple[Target, ...]:
+        return tuple(t for s in self.stacks for t in s.builds)
+
+    def describe(self) -> str:
+        if self.empty:
+            return "nothing to build"
+        return "\n".join(s.describe() for s in self.stacks)
+
+
+def plan_run(config: Config, index: Index, components: Sequence[str] | None = None,
+             stacks: Sequence[str] | None = None) -> RunPlan:
+    """What `run` does (pure). Unpinned components are left out (and listed)."""
+    entries = plan_unpublished(config, index, components, stacks)
+    unpinned = tuple(e for e in entries if not e.pinned)
+    buildable = [e for e in entries if e.pinned]
+    published = index.published()
+    runs: list[StackRun] = []
+    for stack in config.stacks:
+        mine = [Target(e.component, e.version, stack) for e in buildable if e.stack == stack]
+        if not mine:
+            continue
+        built = {t.component for t in mine}
+        needed: list[str] = []
+        for target in mine:
+            needed += config.component(target.component).requires
+        if built & SMOKED:
+            needed.append("mono")  # the smoke runtime is Mono (and the XSP built here)
+        fetch = tuple(Target(name, config.component(name).version.text, stack)
+                      for name in config.build_order(dict.fromkeys(needed))
+                      if name not in built)
+        for target in fetch:
+            if (target.component, target.version, stack) not in published:
+                raise UsageError(f"{target.describe()} is needed on stack {stack} but is "
+                                 "neither published nor built in this run; drop --component "
+                                 f"or pin {target.component} (`release-bot pin "
+                                 f"{target.component}`)")
+        runs.append(StackRun(
+            stack=stack,
+            builds=tuple(mine),
+            fetch=fetch,
+            smoke=bool(built & SMOKED),
+            unchecked=tuple(t for t in mine if t.component not in SMOKED),
+        ))
+    return RunPlan(tuple(runs), unpinned)
