@@ -228,6 +228,34 @@ def test_smoke_results_file_must_be_results(project: Project) -> None:
     assert "is not a list of smoke results" in result.stderr
 
 
+def test_smoke_results_of_several_stacks_are_merged(project: Project) -> None:
+    """One file per stack (the build workflow's smoke jobs), each result with its stack."""
+    files = []
+    for stack, passed in (("heroku-22", False), ("heroku-24", True)):
+        path = project.root / f"{stack}.json"
+        path.write_text(json.dumps([{"stack": stack, **smoke_result("console", passed)},
+                                    {"stack": stack, **smoke_result("web", True, status=200,
+                                                                    detail="GET /")}]))
+        files += ["--smoke-results", str(path)]
+    result = project.cli("notes", "--store", f"file://{project.store}", *files)
+    assert result.code == 0, result.output
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith("| heroku-2") and ("passed" in line or "failed" in line)]
+    assert [row.split(" | ")[:3] for row in rows] == [
+        ["| heroku-22", "console", "❌ failed"], ["| heroku-22", "web", "✅ passed"],
+        ["| heroku-24", "console", "✅ passed"], ["| heroku-24", "web", "✅ passed"]]
+
+    # results without a stack take the artifacts' only stack; the same file twice is refused
+    plain = project.smoke_file([smoke_result("console", True)])
+    one = project.cli("notes", "--store", f"file://{project.store}", "--smoke-results",
+                      str(plain))
+    assert "| heroku-24 | console | ✅ passed |" in one.stdout
+    twice = project.cli("notes", "--store", f"file://{project.store}", "--smoke-results",
+                        str(plain), "--smoke-results", str(plain))
+    assert twice.code == 2
+    assert "'console' on stack heroku-24 is in both" in twice.stderr
+
+
 # -- release ------------------------------------------------------------------------------
 def release(project: Project, fake: FakeGitHub, smoke: Path) -> CliResult:
     return project.cli("release", "--artifacts", str(project.artifacts), "--store",

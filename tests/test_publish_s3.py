@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -249,3 +251,161 @@ def test_file_changed_after_planning_is_not_stored(s3: MotoS3, tmp_path: Path, s
                      overwrite=False)
     assert _keys(s3, bucket) == set()
     assert _uploads(s3, bucket) == []
+
+
+# -- no credentials: reads are anonymous, writes are refused ------------------------------
+def make_public(s3: MotoS3, bucket: str) -> str:
+    """A bucket as buildpacks read it: anyone may get objects and list (so a missing key is
+    a 404, not a 403). moto enforces this for unsigned requests, like S3; it authorizes a
+    HEAD as `s3:HeadObject` (S3 itself: `s3:GetObject`), so the policy names both."""
+    s3.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:HeadObject"],
+             "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
+             "Resource": f"arn:aws:s3:::{bucket}"}]}))
+    return bucket
+
+
+def _without_credentials(env: dict[str, str]) -> dict[str, str]:
+    """What a job without AWS credentials has: where S3 is, not how to sign for it."""
+    return {k: v for k, v in env.items()
+            if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+
+
+def _mono_config(tmp_path: Path) -> Path:
+    """versions.toml naming mono 6.12.0 (what `_store_with_one_artifact` publishes)."""
+    config = tmp_path / "versions.toml"
+    config.write_text('[stacks.heroku-24]\nbuild-image = "b"\nrun-image = "r"\n\n'
+                      '[components.mono]\nversion = "6.12.0"\n'
+                      'source = "https://example.test/mono-{version}.tar.xz"\n'
+                      f'sha256 = "{"0" * 64}"\n')
+    return config
+
+
+def test_the_composition_root_signs_only_with_credentials(s3: MotoS3) -> None:
+    from botocore import UNSIGNED
+
+    bucket = _bucket(s3)
+    signed = App(Settings.from_env(s3.env))
+    anonymous = App(Settings.from_env(_without_credentials(s3.env)))
+    assert getattr(signed.s3.meta.config, "signature_version", None) is not UNSIGNED
+    assert anonymous.s3.meta.config.signature_version is UNSIGNED
+    signed_store = signed.store(f"s3://{bucket}/p")
+    anonymous_store = anonymous.store(f"s3://{bucket}/p")
+    assert isinstance(signed_store, S3Store) and isinstance(anonymous_store, S3Store)
+    assert (signed_store.anonymous, anonymous_store.anonymous) == (False, True)
+
+
+def test_plan_and_notes_read_s3_unsigned_without_credentials(
+        s3: MotoS3, s3_proxy: FaultProxy, tmp_path: Path) -> None:
+    bucket, store, _ = _store_with_one_artifact(s3, tmp_path)
+    make_public(s3, bucket)
+    config = _mono_config(tmp_path)
+    env = {**_without_credentials(s3.env), "AWS_ENDPOINT_URL": s3_proxy.url}
+
+    plan = run_cli(["--config", str(config), "plan", "--json", "--store", store], env=env,
+                   cwd=tmp_path)
+    assert plan.code == 0, plan.output
+    assert json.loads(plan.stdout) == {"include": []}  # it read the published index
+    notes = run_cli(["--config", str(config), "notes", "--store", store], env=env,
+                    cwd=tmp_path)
+    assert notes.code == 0, notes.output
+    assert f"{s3.endpoint}/{bucket}/p/heroku-24/mono-6.12.0.tar.gz" in notes.stdout
+
+    reads = [r for r in s3_proxy.requests if r.method == "GET"]
+    assert {r.path for r in reads} >= {f"/{bucket}/p/index.json",
+                                       f"/{bucket}/p/heroku-24/mono-6.12.0.json"}
+    assert not [r for r in s3_proxy.requests if "authorization" in r.headers]
+
+
+def test_a_private_bucket_without_credentials_is_one_line_exit_6(s3: MotoS3, tmp_path: Path
+                                                                 ) -> None:
+    bucket, store, _ = _store_with_one_artifact(s3, tmp_path)  # not public
+    config = _mono_config(tmp_path)
+    plan = run_cli(["--config", str(config), "plan", "--store", store],
+                   env=_without_credentials(s3.env), cwd=tmp_path)
+    assert plan.code == 6, plan.output
+    [line] = _errors(plan)
+    assert line.startswith("error: no AWS credentials: anonymous S3 GetObject of "
+                           f"s3://{bucket}/p/index.json was denied")
+    assert "public-read" in line and "AWS_ACCESS_KEY_ID" in line
+
+
+def test_publish_without_credentials_is_one_line_exit_6(s3: MotoS3, tmp_path: Path) -> None:
+    bucket, store, index_before = _store_with_one_artifact(s3, tmp_path)
+    make_public(s3, bucket)  # reads work; the first write is refused before it is sent
+    keys_before = _keys(s3, bucket)
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-24")
+    result = _publish(out, store, _without_credentials(s3.env), tmp_path)
+    assert result.code == 6, result.output
+    [line] = _errors(result)
+    assert line.startswith("error: no AWS credentials: ")
+    assert "AWS_ACCESS_KEY_ID" in line and "heroku-24/mono-6.14.1.tar.gz" in line
+    assert _keys(s3, bucket) == keys_before
+    assert _get(s3, bucket, "p/index.json") == index_before
+
+
+# -- publish --dry-run --------------------------------------------------------------------
+def _in_actions(env: dict[str, str], tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """`env` as in a GitHub Actions step, and the step summary file it appends to."""
+    summary = tmp_path / f"summary-{uuid.uuid4().hex[:8]}.md"
+    summary.touch()
+    return {**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}, summary
+
+
+def _results(summary: Path) -> dict[str, str]:
+    """{artifact key: result} from the markdown table publish writes to the step summary."""
+    rows = [line.split(" | ") for line in summary.read_text().splitlines()
+            if line.startswith("| ") and "/" in line]
+    return {row[0].removeprefix("| "): row[1] for row in rows}
+
+
+def test_dry_run_checks_everything_and_uploads_nothing(s3: MotoS3, tmp_path: Path) -> None:
+    bucket, store, index_before = _store_with_one_artifact(s3, tmp_path)
+    make_public(s3, bucket)
+    keys_before = _keys(s3, bucket)
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-24", size=BIG)
+    shutil.copy2(next((tmp_path / "earlier").glob("*.tar.gz")), out)  # published: skipped
+    for sidecar in (tmp_path / "earlier").glob("*.json"):
+        shutil.copy2(sidecar, out)
+
+    # no credentials needed: the checks only read
+    env, summary = _in_actions(_without_credentials(s3.env), tmp_path)
+    result = _publish(out, store, env, tmp_path, "--dry-run")
+    assert result.code == 0, result.output
+    assert _results(summary) == {"heroku-24/mono-6.14.1.tar.gz": "would publish",
+                                 "heroku-24/mono-6.12.0.tar.gz": "already published"}
+    assert f"dry run, nothing uploaded to {store}" in summary.read_text()
+    assert f"would upload {s3.endpoint}/{bucket}/p/heroku-24/mono-6.14.1.tar.gz " \
+        f"({BIG} bytes" in result.stderr
+    assert "dry run: index.json would be updated" in result.stderr
+    assert _keys(s3, bucket) == keys_before
+    assert _get(s3, bucket, "p/index.json") == index_before
+    assert _uploads(s3, bucket) == []
+
+
+def test_dry_run_reports_a_refusal_with_exit_6(s3: MotoS3, tmp_path: Path) -> None:
+    bucket, store, index_before = _store_with_one_artifact(s3, tmp_path)
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.12.0", "heroku-24", size=1000)  # other bytes, same key
+    make_artifact(out, "mono", "6.14.1", "heroku-24", size=1000)
+    env, summary = _in_actions(s3.env, tmp_path)
+    result = _publish(out, store, env, tmp_path, "--dry-run")
+    assert result.code == 6, result.output
+    assert _results(summary) == {
+        "heroku-24/mono-6.12.0.tar.gz": "would be REFUSED: different bytes published",
+        "heroku-24/mono-6.14.1.tar.gz": "would publish"}
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("::error")]
+    assert "write-once" in line and "nothing was uploaded" in line
+    assert "would upload" not in result.stderr
+
+    env, summary = _in_actions(s3.env, tmp_path)
+    forced = _publish(out, store, env, tmp_path, "--dry-run", "--force")
+    assert forced.code == 0, forced.output
+    assert _results(summary)["heroku-24/mono-6.12.0.tar.gz"] == "would replace (--force)"
+    assert "would replace " in forced.stderr
+    assert _get(s3, bucket, "p/index.json") == index_before
+    assert not any(k.startswith("p/heroku-24/mono-6.14.1") for k in _keys(s3, bucket))

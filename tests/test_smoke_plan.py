@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.build.manifest import Dependency, Manifest, SourceRef
 from bot.errors import UsageError
+from bot.notes.collect import load_smoke_results, smoke_to_json
 from bot.smoke.plan import CHECKS, RuntimeArtifact, plan_for_image, plan_from_artifacts
 from bot.smoke.results import SmokeResult, excerpt
 from bot.smoke.runtime import inputs_hash, write_runtime_context
@@ -123,6 +125,19 @@ def test_result_json_has_every_field_rounded() -> None:
     assert result.row()[:5] == ["web", "pass", "1.2s", "200", "12 ms"]
     failed = SmokeResult("console", False, 0.5, detail="exited with code 1")
     assert failed.row()[1:5] == ["FAIL", "0.5s", "-", "-"]
+
+
+def test_result_json_carries_its_stack_and_reads_back_into_the_notes(tmp_path: Path) -> None:
+    web = SmokeResult("web", True, 1.23456, 200, 12.345, "body", "ok")
+    console = SmokeResult("console", False, 0.5, detail="exited with code 1")
+    tagged = web.to_json("heroku-24")
+    assert next(iter(tagged)) == "stack" and tagged == {"stack": "heroku-24", **web.to_json()}
+    path = tmp_path / "heroku-24.json"
+    path.write_text(json.dumps([r.to_json("heroku-24") for r in (web, console)]))
+    assert smoke_to_json("heroku-24", [web, console]) == json.loads(path.read_text())
+    loaded = load_smoke_results(path, default_stack="other")
+    assert [(s.name, s.stack, s.passed) for s in loaded] == [
+        ("web", "heroku-24", True), ("console", "heroku-24", False)]
 
 
 def test_excerpt_keeps_the_end_of_long_output() -> None:

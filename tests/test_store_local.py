@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import PublishError
+from bot.report import RecordingReporter
 from bot.store import LocalStore
+from bot.store.dryrun import DryRunStore
+from bot.store.layout import INDEX_KEY
+from bot.store.publish import Action, collect_artifacts, publish
 from tests.builtartifacts import index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.storecontract import check_conditional_writes, publish_concurrently
@@ -163,3 +167,68 @@ def test_concurrent_processes_keep_both_index_entries(tmp_path: Path) -> None:
         assert p.returncode == 0, err.decode()
     assert set(index_entries((store / "index.json").read_bytes())) == {
         ("mono", "6.14.1", "heroku-24"), ("mono", "6.14.2", "heroku-24")}
+
+
+# -- publish --dry-run: the dry-run store --------------------------------------------------
+def test_dry_run_store_keeps_the_contract_and_writes_nothing(tmp_path: Path) -> None:
+    said: list[str] = []
+    store = DryRunStore(LocalStore(tmp_path / "store"), said.append)
+    check_conditional_writes(store)  # a publish reads back what it would have written
+    assert not (tmp_path / "store").exists()
+    assert store.writes == [INDEX_KEY, INDEX_KEY]
+    assert [line.split(" ", 4)[:4] for line in said] == [["dry", "run:", "would", "write"]] * 2
+
+
+def test_dry_run_publish_plans_in_write_order_against_the_real_store(tmp_path: Path) -> None:
+    out, root = tmp_path / "out", tmp_path / "store"
+    published = make_artifact(out / "one", "mono", "6.14.1", "heroku-22")
+    assert _publish(published.tarball.parent, root, tmp_path).code == 0
+    files_before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    make_artifact(out / "one", "xsp", "4.7.1", "heroku-22")
+
+    said: list[str] = []
+    store = DryRunStore(LocalStore(root), said.append)
+    reporter = RecordingReporter()
+    result = publish(store, collect_artifacts(out / "one"), force=False, reporter=reporter)
+    assert [(s.artifact.key, s.action) for s in result.plan.steps] == [
+        ("heroku-22/mono-6.14.1.tar.gz", Action.SKIP),
+        ("heroku-22/xsp-4.7.1.tar.gz", Action.UPLOAD)]
+    assert result.index_written
+    assert store.writes == ["heroku-22/xsp-4.7.1.tar.gz", "heroku-22/xsp-4.7.1.sha256",
+                            "heroku-22/xsp-4.7.1.json", INDEX_KEY]
+    assert said[0].startswith(f"dry run: would upload {(root / store.writes[0]).as_uri()} ")
+    # the real store is untouched, and what the dry run would have indexed is complete
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == files_before
+    index = store.read(INDEX_KEY)
+    assert index is not None
+    assert set(index_entries(index.data)) == {("mono", "6.14.1", "heroku-22"),
+                                              ("xsp", "4.7.1", "heroku-22")}
+
+
+def test_dry_run_cli_reports_and_refuses_like_the_real_run(tmp_path: Path) -> None:
+    out, store = tmp_path / "out", tmp_path / "store"
+    make_artifact(out, "mono", "6.14.1", "heroku-24")
+    result = _publish(out, store, tmp_path, "--dry-run")
+    assert result.code == 0, result.output
+    assert "dry run: would upload" in result.stderr
+    assert "dry run: index.json would be updated" in result.stderr
+    assert not store.exists()
+
+    assert _publish(out, store, tmp_path).code == 0
+    files = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    again = _publish(out, store, tmp_path, "--dry-run")
+    assert again.code == 0, again.output
+    assert "dry run: index.json already lists every artifact" in again.stderr
+    assert "would upload" not in again.stderr
+
+    make_artifact(out, "mono", "6.14.1", "heroku-24")  # other bytes under a published key
+    refused = _publish(out, store, tmp_path, "--dry-run")
+    assert refused.code == 6, refused.output
+    [line] = _errors(refused)
+    assert "write-once" in line and "nothing was uploaded" in line
+    bad = make_artifact(out, "mono", "6.14.1", "heroku-22", size=1000)
+    bad.tarball.write_bytes(b"\0" * 1000)  # the size and sha256 checks run too
+    tampered = _publish(out, store, tmp_path, "--dry-run", "--force")
+    assert tampered.code == 6
+    assert "does not match its manifest" in _errors(tampered)[0]
+    assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == files

@@ -37,6 +37,7 @@ from tests.harness import docker as hdocker
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball
+from tests.test_publish_s3 import make_public
 from tests.test_smoke_docker import debian_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,7 +279,7 @@ def recorder(tmp_path: Path) -> dict[str, str]:
 
 
 SAMPLE_MATRIX = {"component": "xsp", "version": "4.7.1", "stack": "heroku-24"}
-SAMPLE_INPUTS = {"version": "6.14.1", "stacks": "heroku-22 heroku-24"}
+SAMPLE_INPUTS = {"version": "6.14.1", "sha256": "ab" * 32, "stacks": "heroku-22 heroku-24"}
 
 
 def sample_input(name: str, spec: Mapping[str, Any]) -> Any:
@@ -395,7 +396,7 @@ def test_build_runs_on_versions_toml_and_by_hand() -> None:
     on = WORKFLOWS["build.yml"]["on"]
     assert on["push"]["paths"] == ["versions.toml"]
     assert set(dispatch_inputs(WORKFLOWS["build.yml"])) == {
-        "component", "version", "stacks", "force", "dry-run"}
+        "component", "version", "sha256", "stacks", "force", "dry-run"}
     assert dispatch_inputs(WORKFLOWS["build.yml"])["component"]["options"] == [
         "all", "mono", "xsp"]
     build = jobs_of("build.yml")
@@ -646,6 +647,27 @@ def test_nothing_to_build_skips_every_matrix_job(tmp_path: Path) -> None:
         {"component": "mono", "version": "6.14.1", "stack": "heroku-24"}]
 
 
+# -- step summaries ---------------------------------------------------------------------
+def test_poll_json_still_writes_its_table_to_the_step_summary(
+        tmp_path: Path, upstream: UpstreamServer, fake_github: FakeGitHub) -> None:
+    from tests.test_poll import env_for, seed_all, write_config
+
+    seed_all(upstream, fake_github)
+    config = write_config(tmp_path, upstream, xsp="4.7.1")
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    env = {**env_for(tmp_path, fake_github), "GITHUB_ACTIONS": "true",
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run_cli(["--config", str(config), "poll", "--json"], env=env, cwd=tmp_path)
+    assert result.code == 0, result.output
+    rows = json.loads(result.stdout)  # stdout stays the JSON alone
+    text = summary.read_text()
+    assert "| component | current | latest | status | error |" in text
+    for row in rows:
+        assert f"| {row['component']} | {row['current']} | {row['latest']} | " \
+            f"{row['status']} |" in text
+
+
 # -- linters ------------------------------------------------------------------------------
 def linter(name: str) -> str:
     path = VENV_BIN / name
@@ -826,7 +848,8 @@ def test_replay_build_workflow(tmp_path: Path, upstream: UpstreamServer, s3: Mot
                 f'[components.xsp]\nversion = "2.0"\nsource = "{sources["xsp"][0]}"\n'
                 f'sha256 = "{sources["xsp"][1]}"\nrequires = ["mono"]\n')
     fake_github.create_repo(OWNER, REPO, files={"versions.toml": versions.encode()})
-    bucket = s3.make_bucket("replay-releases")
+    # public-read, as the buildpack's bucket is: plan and release read it without credentials
+    bucket = make_public(s3, s3.make_bucket("replay-releases"))
     aws = s3.env
     runner_env = {  # what a runner has, plus where this machine's stand-ins listen
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -902,3 +925,14 @@ def test_replay_build_workflow(tmp_path: Path, upstream: UpstreamServer, s3: Mot
     # Actions-native output: the summaries a maintainer reads on the run page
     summary = "\n".join(runner.summaries.values())
     assert "Smoke tests" in summary and html_url in summary
+    # every release-bot step but the builds (theirs is the builder's) wrote a step summary
+    for job, step in (("plan", "What is not yet published"), ("smoke", "Smoke tests"),
+                      ("publish", "Publish write-once"),
+                      ("release", "Release notes and GitHub Release")):
+        assert runner.summaries[f"{job}[0] {step}"].strip(), f"{job}: no step summary"
+    plan_summary = runner.summaries["plan[0] What is not yet published"]
+    assert "| mono | 1.0 | test | to build |" in plan_summary
+    assert "| xsp | 2.0 | test | to build |" in plan_summary
+    publish_summary = runner.summaries["publish[0] Publish write-once"]
+    for entry in entries.values():
+        assert f"| {entry['key']} | published |" in publish_summary

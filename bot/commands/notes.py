@@ -16,8 +16,8 @@ from bot.notes.collect import (
     ManifestFile,
     build_notes,
     current_entries,
-    load_smoke_results,
     local_manifests,
+    merge_smoke_results,
     store_manifests,
 )
 from bot.notes.model import ReleaseNotes
@@ -32,8 +32,8 @@ class Gathered:
     manifests: tuple[ManifestFile, ...]
 
 
-def gather(app: App, artifacts: Path | None, store_url: str | None, smoke_file: Path | None
-           ) -> Gathered:
+def gather(app: App, artifacts: Path | None, store_url: str | None,
+           smoke_files: tuple[Path, ...]) -> Gathered:
     """The notes of the artifacts in `artifacts` (default: what the store publishes for the
     versions in versions.toml), with download URLs from the store's index."""
     config = app.config
@@ -50,8 +50,7 @@ def gather(app: App, artifacts: Path | None, store_url: str | None, smoke_file: 
             raise UsageError(f"{store.url} publishes nothing for the versions in "
                              f"{config.path}; publish first, or pass --artifacts DIR")
     stacks = {m.manifest.stack for m in manifests}
-    smoke = (load_smoke_results(smoke_file, next(iter(stacks)) if len(stacks) == 1 else "")
-             if smoke_file is not None else ())
+    smoke = merge_smoke_results(smoke_files, next(iter(stacks)) if len(stacks) == 1 else "")
     notes, warnings = build_notes([m.manifest for m in manifests], index, config, smoke=smoke)
     for warning in warnings:
         app.reporter.warning(warning)
@@ -67,10 +66,11 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--store", "store_url", default=None, metavar="URL",
                      help="s3://BUCKET/PREFIX or file://DIR whose index.json gives the "
                      "download URLs (default: RELEASE_BOT_STORE, else file://dist/store)."),
-        click.option("--smoke-results", "smoke_file", default=None,
+        click.option("--smoke-results", "smoke_files", multiple=True,
                      type=click.Path(path_type=Path, dir_okay=False),
                      help="Smoke results JSON (`release-bot smoke --json`, or "
-                     "dist/smoke-results.json from `release-bot run`)."),
+                     "dist/smoke-results.json from `release-bot run`); repeatable: one file "
+                     "per stack, merged."),
     )):
         func = option(func)
     return func
@@ -81,8 +81,8 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the notes to this file instead of stdout.")
 @click.pass_obj
-def command(app: App, artifacts: Path | None, store_url: str | None, smoke_file: Path | None,
-            output: Path | None) -> None:
+def command(app: App, artifacts: Path | None, store_url: str | None,
+            smoke_files: tuple[Path, ...], output: Path | None) -> None:
     """Render the release notes: versions, per-stack artifacts with download URL, sha256 and
     size, smoke results, upstream links and builder images.
 
@@ -90,7 +90,7 @@ def command(app: App, artifacts: Path | None, store_url: str | None, smoke_file:
     references to the notes.
     """
     with app.reporter.phase("release notes"):
-        gathered = gather(app, artifacts, store_url, smoke_file)
+        gathered = gather(app, artifacts, store_url, smoke_files)
     notes = gathered.notes
     app.reporter.output("release-tag", notes.tag)
     app.reporter.summary(f"**Release notes** for `{notes.tag}`: {len(notes.artifacts)} "

@@ -7,9 +7,24 @@ import json
 import click
 
 from bot.app import App
+from bot.commands.override import SHA256_HELP, override_pin
+from bot.errors import UsageError
 from bot.report import Table
 from bot.store.layout import read_index
 from bot.store.unpublished import plan_unpublished
+from bot.versions import InvalidVersion, Version
+
+
+def _version(components: tuple[str, ...], text: str | None) -> Version | None:
+    if text is None:
+        return None
+    if len(set(components)) != 1:
+        raise UsageError(f"--version {text} needs exactly one --component (the one to build "
+                         "at that version)")
+    try:
+        return Version.parse(text)
+    except InvalidVersion as exc:
+        raise UsageError(f"--version {text!r}: {exc}") from None
 
 
 @click.command(name="plan")
@@ -22,19 +37,36 @@ from bot.store.unpublished import plan_unpublished
               help="Only this component (repeatable).")
 @click.option("--stack", "stacks", multiple=True, metavar="NAME",
               help="Only this stack (repeatable).")
+@click.option("--version", "version_text", default=None, metavar="V",
+              help="Plan version V of the one --component instead of versions.toml's. A build "
+                   "needs the sha256 of V's source: unless V is the version versions.toml "
+                   "pins, pass --sha256 HEX too (refused otherwise), and the same pair to "
+                   "`release-bot build`.")
+@click.option("--sha256", default=None, metavar="HEX", help=SHA256_HELP)
+@click.option("--force", is_flag=True,
+              help="List published entries too (to rebuild and replace them with "
+                   "`publish --force`).")
 @click.pass_obj
 def command(app: App, as_json: bool, store_url: str | None, components: tuple[str, ...],
-            stacks: tuple[str, ...]) -> None:
+            stacks: tuple[str, ...], version_text: str | None, sha256: str | None,
+            force: bool) -> None:
     """List what is not yet published, per component and stack, in build order.
 
     Unpinned components are shown with a warning and left out of the matrix: they cannot
     be built until `release-bot pin` records their sha256. The matrix is also the step
-    output `matrix` (with `count`) in GitHub Actions.
+    output `matrix` (with `count`) in GitHub Actions, and the table the step summary.
     """
     config = app.config
+    version = _version(components, version_text)
+    pin = None
+    if version is not None or sha256 is not None:
+        if len(set(components)) != 1:
+            raise UsageError("--sha256 needs --version and exactly one --component")
+        pin = override_pin(config.component(components[0]), version, sha256)
     store = app.store(store_url)
     index, _ = read_index(store)
-    entries = plan_unpublished(config, index, components or None, stacks or None)
+    entries = plan_unpublished(config, index, components or None, stacks or None,
+                               version=version, override_pinned=pin is not None, force=force)
     buildable = [e for e in entries if e.pinned]
     matrix = json.dumps({"include": [e.matrix_row() for e in buildable]})
     app.reporter.output("matrix", matrix)
@@ -43,15 +75,18 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
         if not e.pinned:
             app.reporter.warning(f"{e.component} {e.version} ({e.stack}) is not published "
                                  f"and left out of the matrix: {e.note}", file=config.path)
-    if as_json:
+    what = "planned (--force)" if force else "not yet published"
+    table = Table(f"{what} in {store.url}: {len(buildable)} to build",
+                  ["component", "version", "stack", "note"],
+                  [[e.component, e.version, e.stack, e.note or "to build"] for e in entries])
+    nothing = (f"nothing to build: {store.url} has every component and stack of "
+               f"{config.path}")
+    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
         click.echo(matrix)
+        app.reporter.summary(table.markdown() if entries else f"**Plan:** {nothing}.")
         return
     if not entries:
-        app.reporter.info(f"nothing to build: {store.url} has every component and stack "
-                          f"of {config.path}")
+        app.reporter.info(nothing)
+        app.reporter.summary(f"**Plan:** {nothing}.")
         return
-    app.reporter.table(Table(
-        f"not yet published in {store.url}: {len(buildable)} to build",
-        ["component", "version", "stack", "note"],
-        [[e.component, e.version, e.stack, e.note or "to build"] for e in entries],
-    ))
+    app.reporter.table(table)

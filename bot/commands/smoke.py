@@ -57,7 +57,9 @@ def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: st
 @click.option("--ready-timeout", type=click.FloatRange(min=1.0),
               default=DEFAULT_READY_TIMEOUT, show_default=True,
               help="Seconds a check may take to answer (web) or to exit (console).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the results as JSON on stdout (each with its stack, when the "
+                   "runtime comes from artifacts).")
 @click.pass_obj
 def command(app: App, stack: str | None, artifacts: Path | None, runtime_image: str | None,
             samples: Path, only: tuple[str, ...], ready_timeout: float, as_json: bool) -> None:
@@ -73,7 +75,7 @@ def command(app: App, stack: str | None, artifacts: Path | None, runtime_image: 
     table = Table("Smoke tests", COLUMNS, [r.row() for r in results])
     failed = [r for r in results if not r.passed]
     if as_json:  # stdout is the JSON alone; the table still reaches the step summary
-        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+        click.echo(json.dumps([r.to_json(plan.stack) for r in results], indent=2))
         app.reporter.summary(table.markdown())
     else:
         app.reporter.table(table)

@@ -149,8 +149,8 @@ def _smoke(item: Any, default_stack: str, where: Path) -> NoteSmoke:
 
 
 def load_smoke_results(path: Path, default_stack: str = "") -> tuple[NoteSmoke, ...]:
-    """Smoke results as `release-bot smoke --json` prints them (a list of results), or as
-    `release-bot run` saves them (each with its `stack`)."""
+    """Smoke results as `release-bot smoke --json` prints them or `release-bot run` saves
+    them (a list of results, each with its `stack`; `default_stack` when one has none)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -165,9 +165,27 @@ def load_smoke_results(path: Path, default_stack: str = "") -> tuple[NoteSmoke, 
     return tuple(_smoke(item, default_stack, path) for item in data)
 
 
+def merge_smoke_results(paths: Sequence[Path], default_stack: str = ""
+                        ) -> tuple[NoteSmoke, ...]:
+    """The results of several files (one per stack, say), in order; a check of a stack
+    found in two files is refused (the same results passed twice, or two runs mixed)."""
+    seen: dict[tuple[str, str], Path] = {}
+    merged: list[NoteSmoke] = []
+    for path in paths:
+        for result in load_smoke_results(path, default_stack):
+            key = (result.stack, result.name)
+            if key in seen:
+                where = f" on stack {result.stack}" if result.stack else ""
+                raise UsageError(f"smoke check {result.name!r}{where} is in both {seen[key]} "
+                                 f"and {path}; pass each stack's results once")
+            seen[key] = path
+            merged.append(result)
+    return tuple(merged)
+
+
 def smoke_to_json(stack: str, results: Iterable[Any]) -> list[dict[str, Any]]:
     """SmokeResults of one stack as `load_smoke_results` reads them back."""
-    return [{"stack": stack, **r.to_json()} for r in results]
+    return [r.to_json(stack) for r in results]
 
 
 def build_notes(manifests: Sequence[Manifest], index: Index, config: Config | None, *,

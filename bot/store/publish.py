@@ -82,6 +82,15 @@ class PublishPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedPublish:
+    """The plan against the store, with the index it was planned on (and its tag)."""
+
+    plan: PublishPlan
+    index: Index
+    etag: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PublishResult:
     plan: PublishPlan
     entries: tuple[IndexEntry, ...]
@@ -207,13 +216,21 @@ def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: s
                        "`release-bot publish` to list them")
 
 
-def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool,
-            reporter: Reporter, now: Callable[[], datetime] = lambda: datetime.now(UTC)
-            ) -> PublishResult:
-    """Plan against the store, refuse or upload, then update index.json last."""
+def check_publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool
+                  ) -> CheckedPublish:
+    """What publishing `artifacts` would do, given what the store holds (reads only)."""
     index, etag = read_index(store)
     stored = {a.key: store.stat(a.key) for a in artifacts}
-    plan = plan_publish(artifacts, stored, index, force=force)
+    return CheckedPublish(plan_publish(artifacts, stored, index, force=force), index, etag)
+
+
+def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool,
+            reporter: Reporter, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+            checked: CheckedPublish | None = None) -> PublishResult:
+    """Plan against the store (unless `checked` already did), refuse or upload, then update
+    index.json last."""
+    checked = checked or check_publish(store, artifacts, force=force)
+    plan, index, etag = checked.plan, checked.index, checked.etag
     if plan.with_action(Action.REFUSE):
         raise refusal(plan)
     published = timestamp(now())

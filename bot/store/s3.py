@@ -11,6 +11,8 @@
   overwriting; the index is written with `IfMatch=<etag>` (or `IfNoneMatch="*"` when new).
 * The artifact's sha256 is recorded as object metadata (`x-amz-meta-sha256`), which is how a
   later publish compares bytes without downloading them.
+* Anonymous: with an unsigned client (the composition root makes one when the credential
+  chain has nothing) reads work on a public-read bucket and every write is refused up front.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
+from botocore import UNSIGNED
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 MIB = 1 << 20
 PART_SIZE = 8 * MIB  # S3's minimum is 5 MiB (all but the last part)
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
+NO_CREDENTIALS_FIX = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role "
+                      "(in Actions: only the publish job gets them)")
 
 
 def _b64(digest: bytes) -> str:
@@ -90,6 +95,8 @@ class S3Store:
         self.part_attempts = part_attempts
         self.backoff = backoff
         self.sleep = sleep
+        # an unsigned client: built by the composition root when there are no credentials
+        self.anonymous = getattr(client.meta.config, "signature_version", None) is UNSIGNED
 
     # -- naming ----------------------------------------------------------------
 
@@ -114,10 +121,14 @@ class S3Store:
     def _fail(self, op: str, key: str, exc: Exception) -> NoReturn:
         where = f"s3://{self.bucket}/{self._key(key)}"
         if isinstance(exc, NoCredentialsError):
-            raise PublishError("no AWS credentials found; set AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role") from None
+            raise PublishError(f"no AWS credentials: {NO_CREDENTIALS_FIX}") from None
         if isinstance(exc, ClientError):
             code = _code(exc)
+            if self.anonymous and code in ("AccessDenied", "403"):
+                raise PublishError(f"no AWS credentials: anonymous S3 {op} of {where} was "
+                                   f"denied ({code}); make the bucket public-read (a policy "
+                                   "allowing s3:GetObject and s3:ListBucket to everyone) or "
+                                   f"{NO_CREDENTIALS_FIX}") from None
             if code == "NoSuchBucket":
                 raise PublishError(f"bucket {self.bucket!r} does not exist"
                                    + (f" at {self.endpoint_url}" if self.endpoint_url else "")
@@ -165,6 +176,11 @@ class S3Store:
 
     # -- small writes ----------------------------------------------------------
 
+    def _writable(self, key: str) -> None:
+        if self.anonymous:
+            raise PublishError(f"no AWS credentials: cannot write s3://{self.bucket}/"
+                               f"{self._key(key)} anonymously; {NO_CREDENTIALS_FIX}")
+
     def _put_object(self, key: str, data: bytes, *, content_type: str,
                     digest: bytes | None = None, metadata: dict[str, str] | None = None,
                     if_match: str | None = None, if_absent: bool = False) -> None:
@@ -183,11 +199,13 @@ class S3Store:
         self.client.put_object(**params)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self._writable(key)
         with self._calling("PutObject", key):
             self._put_object(key, data, content_type=content_type)
 
     def put_if(self, key: str, data: bytes, *, expected: str | None, content_type: str
                ) -> bool:
+        self._writable(key)
         try:
             self._put_object(key, data, content_type=content_type, if_match=expected,
                              if_absent=expected is None)
@@ -202,6 +220,7 @@ class S3Store:
     # -- artifacts -------------------------------------------------------------
 
     def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        self._writable(key)
         size = path.stat().st_size
         if size <= self.part_size:
             self._upload_single(key, path, sha256, overwrite=overwrite)

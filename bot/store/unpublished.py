@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Config
 from bot.store.layout import Index
+from bot.versions import Version
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,34 +16,44 @@ class PlanEntry:
     version: str
     stack: str
     pinned: bool
+    published: bool = False  # listed anyway (`force`): rebuilt and replaced
 
     @property
     def note(self) -> str:
-        if self.pinned:
-            return ""
-        return f"unpinned: run `release-bot pin {self.component}` before it can be built"
+        if not self.pinned:
+            return f"unpinned: run `release-bot pin {self.component}` before it can be built"
+        if self.published:
+            return "published: rebuilt and replaced (--force)"
+        return ""
 
     def matrix_row(self) -> dict[str, str]:
         return {"component": self.component, "version": self.version, "stack": self.stack}
 
 
 def plan_unpublished(config: Config, index: Index, components: Sequence[str] | None = None,
-                     stacks: Sequence[str] | None = None) -> list[PlanEntry]:
+                     stacks: Sequence[str] | None = None, *, version: Version | None = None,
+                     override_pinned: bool = False, force: bool = False) -> list[PlanEntry]:
     """Every (component, version, stack) of versions.toml missing from `index` (pure).
 
     Components come in dependency order (Mono before XSP), stacks in versions.toml order.
     Unpinned components are listed with `pinned=False`: the caller keeps them out of the
-    build matrix and says why.
+    build matrix and says why. `version` replaces the version of the one component named
+    (`override_pinned`: a sha256 for it was given); with `force`, published entries are
+    listed too (`published=True`).
     """
+    if version is not None and (components is None or len(set(components)) != 1):
+        raise ValueError("a version override needs exactly one component")
     wanted = None if stacks is None else {config.stack(s).name for s in stacks}
     published = index.published()
     entries: list[PlanEntry] = []
     for name in config.build_order(components):
         component = config.components[name]
+        ver = version or component.version
+        pinned = override_pinned or (ver == component.version and component.pinned)
         for stack in component.stacks:
             if wanted is not None and stack not in wanted:
                 continue
-            if (name, component.version.text, stack) not in published:
-                entries.append(PlanEntry(name, component.version.text, stack,
-                                         component.pinned))
+            done = (name, ver.text, stack) in published
+            if force or not done:
+                entries.append(PlanEntry(name, ver.text, stack, pinned, done))
     return entries

@@ -1,0 +1,44 @@
+"""`--version V --sha256 HEX`, shared by `plan` and `build`: another version than
+versions.toml's, pinned on the command line because a build only runs on a verified source.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.config import Component
+from bot.errors import UsageError
+from bot.versions import Version
+
+SHA256_HELP = ("The sha256 of the source of --version V (required unless V is the version "
+               "versions.toml pins); check it against the upstream's published checksum.")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def override_pin(comp: Component, version: Version | None, sha256: str | None) -> str | None:
+    """The sha256 that pins `comp` at `version` when it is not versions.toml's pin (None: use
+    versions.toml's). UsageError for an unpinned override, or a sha256 without a version."""
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if not _HEX64.fullmatch(sha256):
+            raise UsageError(f"--sha256 {sha256[:80]!r} is not a sha256; pass the 64 hex "
+                             "digits of the source tarball's checksum")
+    if version is None:
+        if sha256 is not None:
+            raise UsageError("--sha256 pins the source of --version V; pass --version too")
+        return None
+    if version == comp.version:
+        if sha256 is not None and comp.sha256 is not None and sha256 != comp.sha256:
+            raise UsageError(f"--sha256 {sha256[:12]}… contradicts versions.toml's pin of "
+                             f"{comp.name} {version} ({comp.sha256[:12]}…); check which is "
+                             "right and fix versions.toml, or leave --sha256 out")
+        return sha256
+    if sha256 is None:
+        raise UsageError(f"{comp.name} {version} is not pinned (versions.toml pins "
+                         f"{comp.version}): a build needs the sha256 of "
+                         f"{comp.source_url(version)}; pass --sha256 HEX too, or bump "
+                         "versions.toml (`release-bot pr`)")
+    if comp.extra_sources:
+        raise UsageError(f"{comp.name} has extra sources pinned for {comp.version} only, so "
+                         f"--version {version} cannot be built; bump versions.toml instead")
+    return sha256
