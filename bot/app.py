@@ -121,10 +121,16 @@ class App:
     @cached_property
     def s3(self) -> S3Client:
         """boto3 S3: the standard credential chain (keys from the environment when set),
-        AWS_ENDPOINT_URL honoured (path-style addressing then), botocore standard retries."""
+        AWS_ENDPOINT_URL honoured (path-style addressing then), botocore standard retries.
+
+        Without credentials anywhere in the chain the client is unsigned (anonymous): jobs
+        that only read index.json (plan, notes, release) need no AWS access, the artifact
+        bucket being public-read for buildpacks; the store refuses writes then (exit 6).
+        """
         import boto3
+        from botocore import UNSIGNED
         from botocore.config import Config as BotoConfig
-        from botocore.exceptions import ProfileNotFound
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
 
         from bot.errors import UsageError
 
@@ -150,6 +156,13 @@ class App:
             connect_timeout=10, read_timeout=120, max_pool_connections=16,
             s3={"addressing_style": "path"} if endpoint else {},
         )
+        try:
+            anonymous = session.get_credentials() is None
+        except BotoCoreError as exc:  # e.g. a credential_process that fails
+            raise UsageError(f"cannot load AWS credentials ({exc}); fix the AWS "
+                             "configuration or unset it to read anonymously") from None
+        if anonymous:
+            config = config.merge(BotoConfig(signature_version=UNSIGNED))
         return session.client("s3", endpoint_url=endpoint, config=config)
 
     @cached_property

@@ -14,9 +14,10 @@ the tag or release page and `tarball_url = component.source_url(version)`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from bot.config import Component, Config, Upstream
@@ -24,14 +25,16 @@ from bot.errors import BotError
 from bot.report import Reporter
 from bot.sources import Release, Selection, SourceDeps, describe, releases
 from bot.sources.base import once
+from bot.sources.filters import release_order
 from bot.sources.github_api import GitHubStats
 from bot.versions import Version
+from bot.workers import run_all
 
 if TYPE_CHECKING:
     from bot.app import App
 
 Status = Literal["up-to-date", "update-available", "error"]
-WORKERS = 8
+WORKERS = 16
 PROBES = 3
 
 
@@ -75,13 +78,14 @@ def merge(listings: Sequence[Selection]) -> list[Release]:
     for selection in listings:
         for release in selection.releases:
             by_version.setdefault(release.version.text, release)
-    return sorted(by_version.values(), key=lambda r: r.version, reverse=True)
+    return sorted(by_version.values(), key=release_order, reverse=True)
 
 
 def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
            probes: int = PROBES, warnings: Sequence[str] = ()) -> PollResult:
     """The newest release above the current version whose source tarball exists."""
-    newer = [r for r in found if r.version > component.version]
+    current = (component.version.parts, component.version.text)  # = release_order's key
+    newer = [r for r in found if release_order(r) > current]
     missing: list[Version] = []
     notes = list(warnings)
     try:
@@ -98,42 +102,72 @@ def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
     except BotError as exc:
         return PollResult(component.name, component.version, None, "error",
                           error=f"source tarball check: {exc.message}", warnings=tuple(notes))
-    known = [r.version for r in found if r.version <= component.version]
+    known = [r.version for r in found if release_order(r) <= current]
     latest = component.version if newer else (known[0] if known else None)
     return PollResult(component.name, component.version, latest, "up-to-date",
                       unavailable=tuple(missing), warnings=tuple(notes))
+
+
+def _decide(c: Component, done: Sequence[_Listing], deps: SourceDeps, probes: int
+            ) -> PollResult:
+    """A component's result from its listings (probing tarballs when something is newer)."""
+    notes = [w for d, u in zip(done, c.upstream, strict=True) if d.selection is not None
+             for w in d.selection.warnings(f"{c.name}: {describe(u)}")]
+    errors = [d.error for d in done if d.error is not None]
+    if errors:
+        return PollResult(c.name, c.version, None, "error", error="; ".join(errors),
+                          warnings=tuple(notes))
+    if not c.upstream:
+        return PollResult(c.name, c.version, None, "up-to-date",
+                          warnings=(f"{c.name} has no upstream to poll",))
+    found = merge([d.selection for d in done if d.selection is not None])
+    return choose(c, found, deps, probes, notes)
+
+
+class _Component:
+    """One component's listings as they complete; the last one to finish decides."""
+
+    def __init__(self, component: Component) -> None:
+        self.component = component
+        self.listings: list[_Listing | None] = [None] * len(component.upstream)
+        self.result: PollResult | None = None
+        self._left = len(component.upstream)
+        self._lock = threading.Lock()
+
+    def listed(self, index: int, listing: _Listing) -> bool:
+        """Record a listing; True for the last one."""
+        with self._lock:
+            self.listings[index] = listing
+            self._left -= 1
+            return self._left == 0
 
 
 def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
                     names: Sequence[str] | None = None, *, workers: int = WORKERS,
                     probes: int = PROBES) -> list[PollResult]:
     """Poll the named components (default: all), in config order; never raises for an
-    upstream failure (that component's result is an `error`)."""
+    upstream failure (that component's result is an `error`).
+
+    Every upstream is listed by a task on a bounded set of threads; the task that completes a
+    component's last listing goes on to decide it (the tarball probes), so probes start as
+    soon as their listing is in rather than after every listing queued before them."""
     components = [config.component(n) for n in names] if names else list(
         config.components.values())
-    with ThreadPoolExecutor(max_workers=max(1, workers),
-                            thread_name_prefix="poll") as pool:
-        listings: dict[str, list[Future[_Listing]]] = {
-            c.name: [pool.submit(_list, u, deps) for u in c.upstream] for c in components}
-        pending: dict[str, Future[PollResult]] = {}
-        results: dict[str, PollResult] = {}
-        for c in components:
-            done = [f.result() for f in listings[c.name]]
-            notes = [w for d, u in zip(done, c.upstream, strict=True) if d.selection is not None
-                     for w in d.selection.warnings(f"{c.name}: {describe(u)}")]
-            errors = [d.error for d in done if d.error is not None]
-            if errors:
-                results[c.name] = PollResult(c.name, c.version, None, "error",
-                                             error="; ".join(errors), warnings=tuple(notes))
-            elif not c.upstream:
-                results[c.name] = PollResult(c.name, c.version, None, "up-to-date",
-                                             warnings=(f"{c.name} has no upstream to poll",))
-            else:
-                found = merge([d.selection for d in done if d.selection is not None])
-                pending[c.name] = pool.submit(choose, c, found, deps, probes, notes)
-        for name, future in pending.items():
-            results[name] = future.result()
-    ordered = [results[c.name] for c in components]
+    states = [_Component(c) for c in components]
+
+    def list_one(state: _Component, index: int) -> None:
+        listing = _list(state.component.upstream[index], deps)
+        if state.listed(index, listing):
+            done = [d for d in state.listings if d is not None]
+            state.result = _decide(state.component, done, deps, probes)
+
+    run_all([partial(list_one, state, i) for state in states
+             for i in range(len(state.component.upstream))], max(1, workers))
+    ordered = []
+    for state in states:
+        if state.result is None:  # no upstream: nothing was listed
+            state.result = _decide(state.component, [], deps, probes)
+        ordered.append(state.result)
     for result in ordered:
         for note in result.warnings:
             reporter.warning(note)

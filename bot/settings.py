@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SECRET_VARIABLES = (
     "GITHUB_TOKEN",
@@ -35,6 +36,12 @@ class Settings:
     step_summary: Path | None = None
     output_file: Path | None = None
     secrets: tuple[str, ...] = ()
+    # Proxies for upstream HTTP (http_proxy / https_proxy / no_proxy, lower case first, like
+    # curl and urllib) and a CA bundle (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), read once here.
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
+    ca_bundle: str | None = None
     # The variables boto3's standard credential chain reads (passed to boto3.Session, never
     # to a container).
     aws_env: Mapping[str, str] = field(default_factory=dict)
@@ -50,6 +57,10 @@ class Settings:
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
+
+        def proxy(scheme: str) -> str | None:
+            return (get(f"{scheme}_proxy") or get(f"{scheme.upper()}_PROXY") or get("all_proxy")
+                    or get("ALL_PROXY"))
 
         actions = env.get("GITHUB_ACTIONS") == "true"
         cache = get("RELEASE_BOT_CACHE") or ".cache/release-bot"
@@ -69,6 +80,12 @@ class Settings:
             in_actions=actions,
             step_summary=Path(p) if actions and (p := get("GITHUB_STEP_SUMMARY")) else None,
             output_file=Path(p) if actions and (p := get("GITHUB_OUTPUT")) else None,
-            secrets=tuple(v for name in SECRET_VARIABLES if (v := get(name))),
+            secrets=tuple(v for name in SECRET_VARIABLES if (v := get(name))) + tuple(
+                p for url in (proxy("http"), proxy("https")) if url
+                and (p := urlsplit(url).password)),  # a proxy's password, masked in logs
+            http_proxy=proxy("http"),
+            https_proxy=proxy("https"),
+            no_proxy=get("no_proxy") or get("NO_PROXY"),
+            ca_bundle=get("REQUESTS_CA_BUNDLE") or get("CURL_CA_BUNDLE"),
             aws_env={k: v for k, v in env.items() if k.startswith("AWS_")},
         )

@@ -34,12 +34,14 @@ def command(app: App, as_json: bool, components: tuple[str, ...]) -> None:
         f"{gh.quota}" + ("" if gh.remaining is None else f", {gh.remaining} left"))
     app.reporter.info(f"{http.requests} HTTP requests ({http.not_modified} not modified, "
                       f"{http.retries} retries){github}")
-    if as_json:
+    table = Table(f"poll: {len(results)} components",
+                  ["component", "current", "latest", "status", "error"],
+                  [_row(r) for r in results])
+    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
         click.echo(json.dumps([r.as_json() for r in results], indent=2))
+        app.reporter.summary(table.markdown())
     else:
-        app.reporter.table(Table(f"poll: {len(results)} components",
-                                 ["component", "current", "latest", "status", "error"],
-                                 [_row(r) for r in results]))
+        app.reporter.table(table)
     updates = [r.component for r in results if r.status == "update-available"]
     app.reporter.output("updates", json.dumps(updates))
     failed = [r for r in results if r.status == "error"]

@@ -1,5 +1,10 @@
 """Paginated, conditional, rate-limit-aware GETs through PyGithub's requester.
 
+PyGithub builds each request (auth, headers, URL) and sends it through the connection we hand
+it (`requestJson(cnx=...)`): a `_Exchange` on our pooled HTTP client, one per request. Its own
+connection object is shared by all threads and keeps the request being built in attributes
+(two concurrent GETs can swap URLs), and it costs a `requests` call per page.
+
 Each page is sent with the ETag last seen for it (kept in the `ConditionalCache` state file,
 keyed `github:<api url><path>`), so an unchanged list answers 304, which GitHub does not
 charge to the rate limit. A 5xx, a network error, a 429 or a rate-limit 403 (secondary:
@@ -11,14 +16,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
+from urllib.parse import urlencode, urlsplit
 
-import requests
 from github import Github
 
+from bot.curl import Reply
 from bot.errors import UpstreamError
-from bot.http import RETRY_STATUSES, retry_after_seconds
+from bot.http import NETWORK_ERRORS, RETRY_STATUSES, HttpClient, reply_text, retry_after_seconds
 from bot.sources.base import SourceDeps
 
 PER_PAGE = 100
@@ -51,6 +56,44 @@ class GitHubStats:
             self.retries += 1
 
 
+class _Reply:
+    """What PyGithub reads from a connection's response."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.status = reply.status_code
+        self._reply = reply
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        return list(self._reply.headers.items())
+
+    def read(self) -> str:
+        return reply_text(self._reply)
+
+
+class _Exchange:
+    """PyGithub's connection interface (`request`, then `getresponse`) on our HTTP client."""
+
+    def __init__(self, http: HttpClient, origin: str) -> None:
+        self._http = http
+        self._origin = origin  # scheme://host[:port]; PyGithub passes the path
+        self._sent: tuple[str, str, dict[str, str]] | None = None
+
+    def request(self, verb: str, url: str, input: object, headers: dict[str, str],
+                stream: bool = False) -> None:
+        if input is not None or stream:
+            raise UpstreamError("release-bot only reads from GitHub here; this is a bug")
+        self._sent = (verb, url, headers)
+
+    def getresponse(self) -> _Reply:
+        if self._sent is None:
+            raise UpstreamError("GitHub response read before a request; this is a bug")
+        verb, url, headers = self._sent
+        return _Reply(self._http.exchange(verb, self._origin + url, headers))
+
+    def close(self) -> None:
+        """Connections stay in the HTTP client's pool."""
+
+
 def _next_link(headers: dict[str, Any]) -> str | None:
     for part in str(headers.get("link", "")).split(","):
         url, _, rel = part.partition(";")
@@ -73,11 +116,14 @@ def _get(gh: Github, deps: SourceDeps, url: str, send: dict[str, str]
          ) -> tuple[int, dict[str, Any], str]:
     policy = deps.http.policy
     stats = deps.github_stats
+    base = urlsplit(gh.requester.base_url)
+    cnx = cast(Any, _Exchange(deps.http, f"{base.scheme}://{base.netloc}"))
     last = ""
     for attempt in range(policy.attempts):
         try:
-            status, headers, body = gh.requester.requestJson("GET", url, headers=send)
-        except requests.RequestException as exc:
+            status, headers, body = gh.requester.requestJson("GET", url, headers=dict(send),
+                                                             cnx=cnx)
+        except NETWORK_ERRORS as exc:
             if stats is not None:
                 stats.record(None, {})
             last, wait = type(exc).__name__, policy.delay(attempt, None)

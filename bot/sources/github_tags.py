@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
@@ -11,6 +12,11 @@ from bot.sources.base import Candidate, SourceDeps
 from bot.sources.github_api import list_all
 
 WEB = "https://github.com"
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")  # what quote(name, safe="") leaves as it is
+
+
+def quote_name(name: str) -> str:
+    return name if _URL_SAFE.fullmatch(name) else quote(name, safe="")
 
 
 def repo_of(upstream: Upstream) -> str:
@@ -30,7 +36,7 @@ class GitHubTagsSource:
                 continue
             found.append(Candidate(
                 name=name,
-                url=f"{WEB}/{repo}/releases/tag/{quote(name, safe='')}",
+                url=f"{WEB}/{repo}/releases/tag/{quote_name(name)}",
                 tarball_url=item.get("tarball_url") if isinstance(item.get("tarball_url"), str)
                 else None,
             ))
