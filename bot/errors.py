@@ -66,10 +66,6 @@ class ConfigError(UsageError):
         self.fix = fix
 
 
-class NotYetAvailable(UsageError):
-    """A subcommand whose issue has not landed yet."""
-
-
 class UpstreamError(BotError):
     exit_code = ExitCode.UPSTREAM
 

@@ -9,6 +9,9 @@ Harness fixtures (tests/harness/):
 * ``docker_client`` -- session:  docker.DockerClient; FAILS if no engine (``make engine``),
                        skips only when RELEASE_BOT_SKIP_DOCKER=1
 * ``stack_images``  -- session:  (TEST_BUILD_IMAGE, TEST_RUN_IMAGE), built if missing
+* ``debian_runtime`` -- session: tag of a runtime image: the test run image plus Debian's
+                       Mono packages (images/runtime-debian), built once, cached by its inputs
+* ``fake_github``   -- function: FakeGitHub (tests/fakegithub/fixture.py, registered below)
 
 Every test marked ``@pytest.mark.docker`` gets ``docker_client`` automatically, so it
 fails (or skips with RELEASE_BOT_SKIP_DOCKER=1) up front when no engine is reachable.
@@ -22,10 +25,15 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from bot.images import file_parts, inputs_hash
+from bot.resources import images_dir
+from bot.smoke.runtime import ensure_image
 from tests.harness import docker as hdocker
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
+
+pytest_plugins = ["tests.fakegithub.fixture"]  # ``fake_github`` (tests/fakegithub/README.md)
 
 
 @pytest.fixture
@@ -80,6 +88,20 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def stack_images(docker_client: docker.DockerClient) -> tuple[str, str]:
     """(build_tag, run_tag); runs images/stack/make-stack-images.sh when missing."""
     return hdocker.ensure_stack_images(docker_client)
+
+
+@pytest.fixture(scope="session")
+def debian_runtime(docker_client: docker.DockerClient, stack_images: tuple[str, str]) -> str:
+    """The stand-in runtime: the test stack's run image plus Debian's Mono packages."""
+    run_image = stack_images[1]
+    context = images_dir() / "runtime-debian"
+    files = sorted(p for p in context.iterdir() if p.is_file())
+    digest = inputs_hash([run_image.encode(), docker_client.images.get(run_image).id.encode(),
+                          *file_parts(files)])
+    image = ensure_image(docker_client, context,
+                         repository="release-bot-test/runtime-debian", digest=digest,
+                         buildargs={"BASE_IMAGE": run_image}, on_line=print)
+    return image.tag
 
 
 @pytest.fixture(autouse=True)

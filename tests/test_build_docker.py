@@ -20,10 +20,11 @@ import docker
 import pytest
 
 from bot.app import App
-from bot.build.images import BuilderImage, ensure_builder_image
+from bot.build.images import ensure_builder_image
 from bot.build.manifest import load_manifest
 from bot.build.plan import plan_build
 from bot.config import load_config
+from bot.images import BuiltImage
 from bot.report import RecordingReporter
 from bot.settings import Settings
 from tests.clirunner import CliResult, run_cli
@@ -41,13 +42,13 @@ GH_MARKER = "ghp_MARKERtoken0123456789abcdefTOKEN"
 # -- fixtures ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def builder_image(docker_client: docker.DockerClient, stack_images: tuple[str, str]
-                  ) -> BuilderImage:
+                  ) -> BuiltImage:
     """The builder image on the test stack (built once; reused across sessions by tag)."""
     return ensure_builder_image(docker_client, stack_images[0], lambda line: None)
 
 
 @pytest.fixture(scope="session")
-def configured_hello(docker_client: docker.DockerClient, builder_image: BuilderImage
+def configured_hello(docker_client: docker.DockerClient, builder_image: BuiltImage
                      ) -> dict[str, bytes]:
     """hello with a configure generated once by autoreconf in the builder image."""
     return with_configure(docker_client, builder_image.id, hello_project())
@@ -135,7 +136,7 @@ def artifact_files(out: Path) -> list[str]:
 
 # -- tests ------------------------------------------------------------------------------
 def test_shipped_configure_builds_a_tarball_that_runs_in_the_run_image(
-        recipe: Recipe, configured_hello: dict[str, bytes], builder_image: BuilderImage,
+        recipe: Recipe, configured_hello: dict[str, bytes], builder_image: BuiltImage,
         docker_client: docker.DockerClient) -> None:
     assert "configure" in configured_hello and "autogen.sh" not in configured_hello
     source_sha = recipe.component("hello", configured_hello, "1.0",
@@ -247,7 +248,7 @@ def test_failing_make_exits_4_with_the_log_tail_and_leaves_nothing(
 
 
 def test_secrets_reach_neither_container_image_log_nor_artifact(
-        recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuilderImage
+        recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuiltImage
         ) -> None:
     # the build prints its whole environment: a leaked secret would land in the log
     recipe.component("hello", hello_project(make_hook="env | sort"), "1.0")
@@ -284,7 +285,7 @@ def test_secrets_reach_neither_container_image_log_nor_artifact(
 
 
 def test_the_compile_step_has_no_network(
-        recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuilderImage
+        recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuiltImage
         ) -> None:
     probe = "getent hosts deb.debian.org"
     # control: the same probe resolves from a container with the default network

@@ -1,4 +1,4 @@
-"""The CLI skeleton: help, version, global options, pending commands, exit codes, --debug."""
+"""The CLI skeleton: help, version, global options, exit codes, --debug."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 import bot
 from bot.cli import cli
 from bot.commands import ORDER
-from bot.commands.pending import pending_command
 from bot.errors import (
     BuildError,
     ConfigError,
@@ -123,19 +122,6 @@ def test_unknown_component_on_the_cli_did_you_mean() -> None:
     assert result.stderr.count("\n") == 1
     assert "unknown component 'monoo'" in result.stderr
     assert "did you mean 'mono'?" in result.stderr
-
-
-# -- pending commands ------------------------------------------------------------------------
-
-def test_pending_command_through_the_real_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.commands, "future",
-                        pending_command("future", "Does a future thing.", "issue #99"))
-    result = run_cli(["future"])
-    assert result.code == 2
-    assert result.stderr == ("error: `release-bot future` is not available yet: "
-                             "it lands with issue #99\n")
-    assert run_cli(["future", "--some-option", "arg"]).code == 2  # options are not parsed
-    assert "(not available yet)" in run_cli(["future", "--help"]).stdout
 
 
 # -- error boundary --------------------------------------------------------------------------

@@ -15,8 +15,6 @@ from github.GithubException import RateLimitExceededException, UnknownObjectExce
 from tests.fakegithub import FakeGitHub, ResponseValidator
 from tests.fakegithub.server import _Ctx
 
-pytest_plugins = ["tests.fakegithub.fixture"]
-
 OWNER, NAME = "acme", "buildpack"
 FULL = f"{OWNER}/{NAME}"
 

@@ -22,8 +22,6 @@ from tests.builtartifacts import Built, index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
 
-pytest_plugins = ["tests.fakegithub.fixture"]
-
 HOSTILE = "[x](http://evil) <img src=x onerror=alert(1)> @someone #1"
 # versions.toml refuses whitespace in URLs; the same attack without it
 HOSTILE_LINK = "https://example.org/releases/[x](http://evil)<img/src=x/onerror=alert(1)>@someone#1"

@@ -25,8 +25,6 @@ from tests.test_sources import (
     xsp_tags,
 )
 
-pytest_plugins = ["tests.fakegithub.fixture"]
-
 XSP_SOURCE = "/sources/xsp/xsp-{version}.tar.gz"
 
 

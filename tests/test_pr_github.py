@@ -28,8 +28,6 @@ from tests.fakegithub import FakeGitHub
 from tests.harness.upstream import UpstreamServer
 from tests.test_sources import DATA, WINEHQ, tarball
 
-pytest_plugins = ["tests.fakegithub.fixture"]
-
 OWNER, NAME = "acme", "buildpack"
 REPO = f"{OWNER}/{NAME}"
 INDEX = WINEHQ

@@ -30,11 +30,6 @@ from tests.fakegithub.server import FakeGitHub
 from tests.harness import docker as hdocker
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball
-from tests.test_smoke_docker import debian_runtime
-
-pytest_plugins = ["tests.fakegithub.fixture"]
-
-__all__ = ["debian_runtime"]  # the smoke tests' session fixture: the Debian Mono runtime
 
 SHA = "a" * 64
 UNREACHABLE_DOCKER = "unix:///nonexistent/docker.sock"

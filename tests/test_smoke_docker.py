@@ -1,9 +1,9 @@
 """`release-bot smoke` on the real Docker engine.
 
 The default tier cannot afford a Mono build, so the checks run on a runtime image made from
-the stack's Mono packages (images/runtime-debian, built once per session and cached by its
-inputs); the e2e tier runs them on the Mono built by the builder. The artifact path
-(tarballs extracted at /app on the stack's run image) is exercised with a tiny fake Mono.
+the stack's Mono packages (images/runtime-debian: the session fixture `debian_runtime` of
+tests/conftest.py); the e2e tier runs them on the Mono built by the builder. The artifact
+path (tarballs extracted at /app on the stack's run image) is exercised with a tiny fake Mono.
 """
 
 from __future__ import annotations
@@ -20,35 +20,17 @@ from pathlib import Path
 import docker
 import pytest
 
+from bot.images import current_image
+from bot.resources import images_dir
 from bot.smoke.checks import RUN_LABEL
 from bot.smoke.plan import RuntimeArtifact
-from bot.smoke.runtime import (
-    IMAGES_DIR,
-    current_image,
-    ensure_image,
-    ensure_runtime_image,
-    inputs_hash,
-)
+from bot.smoke.runtime import INPUTS_LABEL, ensure_runtime_image
 from tests.builtartifacts import make_artifact
 from tests.clirunner import CliResult, run_cli
 
 pytestmark = pytest.mark.docker
 
-SAMPLES = IMAGES_DIR / "samples"
-DEBIAN_RUNTIME = IMAGES_DIR / "runtime-debian"
-
-
-@pytest.fixture(scope="session")
-def debian_runtime(docker_client: docker.DockerClient, stack_images: tuple[str, str]) -> str:
-    """The stand-in runtime: the test stack's run image plus Debian's Mono packages."""
-    run_image = stack_images[1]
-    files = sorted(p for p in DEBIAN_RUNTIME.iterdir() if p.is_file())
-    digest = inputs_hash([run_image.encode(), docker_client.images.get(run_image).id.encode(),
-                          *(part for f in files for part in (f.name.encode(), f.read_bytes()))])
-    image = ensure_image(docker_client, DEBIAN_RUNTIME,
-                         repository="release-bot-test/runtime-debian", digest=digest,
-                         buildargs={"BASE_IMAGE": run_image}, on_line=print)
-    return image.tag
+SAMPLES = images_dir() / "samples"
 
 
 def assert_no_leftovers(client: docker.DockerClient, result: CliResult) -> None:
@@ -187,7 +169,7 @@ def test_runtime_from_artifacts_extracts_at_app(docker_client: docker.DockerClie
     again = ensure_runtime_image(docker_client, stack_images[1], (artifact,), print)
     assert again.id == first.id
     assert not again.built
-    assert current_image(docker_client, "release-bot/runtime", "0" * 64) is None
+    assert current_image(docker_client, "release-bot/runtime", "0" * 64, INPUTS_LABEL) is None
     out = docker_client.containers.run(first.tag, ["mono"], remove=True)
     assert b"Hello World from the fake mono at /app/bin/mono" in out
     env = docker_client.images.get(first.tag).attrs["Config"]["Env"]

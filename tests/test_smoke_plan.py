@@ -10,10 +10,11 @@ import pytest
 
 from bot.build.manifest import Dependency, Manifest, SourceRef
 from bot.errors import UsageError
+from bot.images import inputs_hash
 from bot.notes.collect import load_smoke_results, smoke_to_json
 from bot.smoke.plan import CHECKS, RuntimeArtifact, plan_for_image, plan_from_artifacts
 from bot.smoke.results import SmokeResult, excerpt
-from bot.smoke.runtime import inputs_hash, write_runtime_context
+from bot.smoke.runtime import write_runtime_context
 
 RUN_IMAGES = {"heroku-24": "heroku/heroku:24", "test": "release-bot-test/bookworm:run"}
 

@@ -17,8 +17,6 @@ from bot.sources.github_api import GitHubStats
 from tests.fakegithub import FakeGitHub
 from tests.harness.upstream import UpstreamServer
 
-pytest_plugins = ["tests.fakegithub.fixture"]
-
 DATA = Path(__file__).parent / "data" / "upstream"
 REPO_CONFIG = Path(__file__).parents[1] / "versions.toml"
 MONO_PATTERN = re.compile(r"(?:.*/)?mono-(?P<version>[0-9]+(?:\.[0-9]+){1,3})\.tar\.(?:xz|bz2)")

@@ -9,71 +9,50 @@ removed even when the build fails (`forcerm`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import BuildError
+from bot.images import BuiltImage, cached_tag, current_image, image_id, inputs_hash
+from bot.resources import images_dir
 
 if TYPE_CHECKING:
     import docker
 
-BUILDER_DIR = Path(__file__).resolve().parents[2] / "images" / "builder"
 REPOSITORY = "release-bot/builder"
 INPUTS_LABEL = "org.release-bot.builder-inputs"
 BASE_LABEL = "org.release-bot.builder-base"
 
 
-@dataclass(frozen=True, slots=True)
-class BuilderImage:
-    tag: str
-    id: str
-    built: bool  # False: an existing image was reused
-
-
-def inputs_hash(dockerfile: bytes, base_ref: str, base_id: str) -> str:
-    digest = hashlib.sha256()
-    for part in (dockerfile, base_ref.encode(), base_id.encode()):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
 def ensure_builder_image(client: docker.DockerClient, base_ref: str,
                          on_line: Callable[[str], None],
-                         directory: Path = BUILDER_DIR) -> BuilderImage:
-    import docker.errors
-
+                         directory: Path | None = None) -> BuiltImage:
+    directory = directory or images_dir() / "builder"
     dockerfile = directory / "Dockerfile"
     try:
         content = dockerfile.read_bytes()
     except OSError as exc:
-        raise BuildError(f"cannot read {dockerfile} ({exc.strerror}); run from a checkout "
-                         "of the release-bot repository") from None
+        raise BuildError(f"cannot read {dockerfile} ({exc.strerror}); reinstall release-bot "
+                         "(its wheel carries images/) or run it from a checkout") from None
     base_id = _base_image_id(client, base_ref, on_line)
-    digest = inputs_hash(content, base_ref, base_id)
-    tag = f"{REPOSITORY}:{digest[:16]}"
-    try:
-        image = client.images.get(tag)
-        if image.labels.get(INPUTS_LABEL) == digest:
-            return BuilderImage(tag, str(image.id), built=False)
-    except docker.errors.ImageNotFound:
-        pass
+    digest = inputs_hash([content, base_ref.encode(), base_id.encode()])
+    tag = cached_tag(REPOSITORY, digest)
+    existing = current_image(client, REPOSITORY, digest, INPUTS_LABEL)
+    if existing is not None:
+        return BuiltImage(tag, existing, built=False)
     on_line(f"building {tag} from {dockerfile} (BASE_IMAGE={base_ref})")
-    image_id = _build(client, directory, base_ref, tag, digest, on_line)
-    return BuilderImage(tag, image_id, built=True)
+    built_id = _build(client, directory, base_ref, tag, digest, on_line)
+    return BuiltImage(tag, built_id, built=True)
 
 
 def _base_image_id(client: docker.DockerClient, base_ref: str,
                    on_line: Callable[[str], None]) -> str:
     import docker.errors
 
-    try:
-        return str(client.images.get(base_ref).id)
-    except docker.errors.ImageNotFound:
-        pass
+    found = image_id(client, base_ref)
+    if found is not None:
+        return found
     on_line(f"pulling {base_ref}")
     try:
         return str(client.images.pull(base_ref).id)
@@ -87,7 +66,7 @@ def _build(client: docker.DockerClient, directory: Path, base_ref: str, tag: str
            digest: str, on_line: Callable[[str], None]) -> str:
     import docker.errors
 
-    image_id: str | None = None
+    built_id: str | None = None
     error: str | None = None
     try:
         events: Any = client.api.build(
@@ -101,12 +80,12 @@ def _build(client: docker.DockerClient, directory: Path, base_ref: str, tag: str
                     if line.strip():
                         on_line(line)
             if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
-                image_id = str(event["aux"]["ID"])
+                built_id = str(event["aux"]["ID"])
             if "error" in event:
                 error = str(event["error"]).strip()
     except docker.errors.APIError as exc:
         error = str(exc.explanation or exc)
-    if error is not None or image_id is None:
+    if error is not None or built_id is None:
         raise BuildError(f"building the builder image {tag} failed: {error or 'no image id'}; "
                          "see the log above (the image build needs network for apt)")
-    return image_id
+    return built_id

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.build.container import ContainerRuntime, ContainerSpec, Mount
-from bot.build.images import BuilderImage
 from bot.build.manifest import (
     Dependency,
     Manifest,
@@ -32,11 +31,12 @@ from bot.build.plan import BUILD_USER, BuildPlan, Step
 from bot.build.tarball import member_digests, pack, sha256_of, source_date_epoch
 from bot.cache import SourceCache
 from bot.errors import BuildError
+from bot.images import BuiltImage
 from bot.report import Reporter
 from bot.report.base import Redactor, fmt_seconds
 
 TAIL_LINES = 30
-ImageProvider = Callable[[str, Callable[[str], None]], BuilderImage]
+ImageProvider = Callable[[str, Callable[[str], None]], BuiltImage]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +237,7 @@ class Builder:
                     + " ⏎ ".join(line[:200] for line in tail))
 
     def _publish(self, plan: BuildPlan, out_dir: Path, work: Path, artifact_tmp: Path,
-                 files: tuple[str, ...], inputs: _Inputs, image: BuilderImage, epoch: int,
+                 files: tuple[str, ...], inputs: _Inputs, image: BuiltImage, epoch: int,
                  started: float, log: BuildLog) -> BuildResult:
         digest = sha256_of(artifact_tmp)
         size = artifact_tmp.stat().st_size

@@ -13,28 +13,18 @@ from bot.app import App
 from bot.build.manifest import artifact_stem
 from bot.build.plan import BuildPlan, plan_build
 from bot.build.runner import BuildResult
-from bot.commands.override import SHA256_HELP, override_pin
+from bot.commands.options import parse_version, sha256_option, version_option
+from bot.commands.override import override_pin
 from bot.errors import UsageError
-from bot.versions import InvalidVersion, Version
 
 _MEMORY = re.compile(r"[0-9]+[bkmg]?", re.IGNORECASE)
 
 
-def _version(value: str | None) -> Version | None:
-    if value is None:
-        return None
-    try:
-        return Version.parse(value)
-    except InvalidVersion as exc:
-        raise UsageError(f"--version {value!r}: {exc}") from None
-
-
 @click.command(name="build")
 @click.argument("component")
-@click.option("--version", "version_text", metavar="V",
-              help="Build this version instead of the one in versions.toml; unless it is "
-                   "the pinned one, pass --sha256 HEX of its source too (refused otherwise).")
-@click.option("--sha256", default=None, metavar="HEX", help=SHA256_HELP)
+@version_option("Build this version instead of the one in versions.toml; unless it is the "
+                "pinned one, pass --sha256 HEX of its source too (refused otherwise).")
+@sha256_option()
 @click.option("--stack", "stacks", multiple=True, metavar="S",
               help="Stack to build for (repeatable; default: every stack of the component).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
@@ -63,7 +53,7 @@ def command(app: App, component: str, version_text: str | None, sha256: str | No
     """
     config = app.config
     comp = config.component(component)
-    version = _version(version_text)
+    version = parse_version(version_text)
     pin = override_pin(comp, version, sha256)
     if memory is not None and not _MEMORY.fullmatch(memory):
         raise UsageError(f"--memory {memory!r}: write a size like 4g or 512m")

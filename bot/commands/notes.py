@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from bot.app import App
+from bot.commands.options import store_option
 from bot.config.edit import write_atomic
 from bot.errors import UsageError
 from bot.notes.collect import (
@@ -63,9 +64,7 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--artifacts", type=click.Path(path_type=Path, file_okay=False),
                      default=None, help="Build output directory whose manifests to list "
                      "[default: what the store publishes for versions.toml]."),
-        click.option("--store", "store_url", default=None, metavar="URL",
-                     help="s3://BUCKET/PREFIX or file://DIR whose index.json gives the "
-                     "download URLs (default: RELEASE_BOT_STORE, else file://dist/store)."),
+        store_option(" whose index.json gives the download URLs"),
         click.option("--smoke-results", "smoke_files", multiple=True,
                      type=click.Path(path_type=Path, dir_okay=False),
                      help="Smoke results JSON (`release-bot smoke --json`, or "

@@ -1,5 +1,6 @@
-"""`--version V --sha256 HEX`, shared by `plan` and `build`: another version than
-versions.toml's, pinned on the command line because a build only runs on a verified source.
+"""`--version V --sha256 HEX` (bot.commands.options), shared by `plan` and `build`: another
+version than versions.toml's, pinned on the command line because a build only runs on a
+verified source.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from bot.config import Component
 from bot.errors import UsageError
 from bot.versions import Version
 
-SHA256_HELP = ("The sha256 of the source of --version V (required unless V is the version "
-               "versions.toml pins); check it against the upstream's published checksum.")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 

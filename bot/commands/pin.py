@@ -6,24 +6,13 @@ import click
 
 from bot.app import App
 from bot.cache import CachedFile
+from bot.commands.options import parse_version, version_option
 from bot.config.edit import update_file
-from bot.errors import UsageError
-from bot.versions import InvalidVersion, Version
-
-
-def _version(text: str | None, current: Version) -> Version:
-    if text is None:
-        return current
-    try:
-        return Version.parse(text)
-    except InvalidVersion as exc:
-        raise UsageError(f"--version: {exc}; write it like --version 6.14.1") from None
 
 
 @click.command(name="pin")
 @click.argument("component")
-@click.option("--version", "version_text", metavar="V",
-              help="Pin this version instead of the current one (sets version and sha256).")
+@version_option("Pin this version instead of the current one (sets version and sha256).")
 @click.option("--force", is_flag=True,
               help="Download again even when the pinned file is in the source cache.")
 @click.pass_obj
@@ -31,7 +20,7 @@ def command(app: App, component: str, version_text: str | None, force: bool) -> 
     """Download COMPONENT's source tarball into the source cache and record its sha256."""
     config = app.config
     comp = config.component(component)  # unknown name: exit 2 with a did-you-mean
-    version = _version(version_text, comp.version)
+    version = parse_version(version_text) or comp.version
     url = comp.source_url(version)
     cache = app.source_cache
     cached: CachedFile | None = None

@@ -7,12 +7,18 @@ import json
 import click
 
 from bot.app import App
-from bot.commands.override import SHA256_HELP, override_pin
+from bot.commands.options import (
+    parse_version,
+    sha256_option,
+    store_option,
+    version_option,
+)
+from bot.commands.override import override_pin
 from bot.errors import UsageError
 from bot.report import Table
 from bot.store.layout import read_index
 from bot.store.unpublished import plan_unpublished
-from bot.versions import InvalidVersion, Version
+from bot.versions import Version
 
 
 def _version(components: tuple[str, ...], text: str | None) -> Version | None:
@@ -21,28 +27,22 @@ def _version(components: tuple[str, ...], text: str | None) -> Version | None:
     if len(set(components)) != 1:
         raise UsageError(f"--version {text} needs exactly one --component (the one to build "
                          "at that version)")
-    try:
-        return Version.parse(text)
-    except InvalidVersion as exc:
-        raise UsageError(f"--version {text!r}: {exc}") from None
+    return parse_version(text)
 
 
 @click.command(name="plan")
 @click.option("--json", "as_json", is_flag=True,
               help='Print the build matrix as JSON: {"include": [{component, version, stack}]}.')
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="s3://BUCKET/PREFIX or file://DIR (default: RELEASE_BOT_STORE, else "
-                   "file://dist/store).")
+@store_option()
 @click.option("--component", "components", multiple=True, metavar="NAME",
               help="Only this component (repeatable).")
 @click.option("--stack", "stacks", multiple=True, metavar="NAME",
               help="Only this stack (repeatable).")
-@click.option("--version", "version_text", default=None, metavar="V",
-              help="Plan version V of the one --component instead of versions.toml's. A build "
-                   "needs the sha256 of V's source: unless V is the version versions.toml "
-                   "pins, pass --sha256 HEX too (refused otherwise), and the same pair to "
-                   "`release-bot build`.")
-@click.option("--sha256", default=None, metavar="HEX", help=SHA256_HELP)
+@version_option("Plan version V of the one --component instead of versions.toml's. A build "
+                "needs the sha256 of V's source: unless V is the version versions.toml pins, "
+                "pass --sha256 HEX too (refused otherwise), and the same pair to "
+                "`release-bot build`.")
+@sha256_option()
 @click.option("--force", is_flag=True,
               help="List published entries too (to rebuild and replace them with "
                    "`publish --force`).")

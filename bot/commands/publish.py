@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.app import App
+from bot.commands.options import store_option
 from bot.report import Table
 from bot.store.dryrun import DryRunStore
 from bot.store.publish import (
@@ -43,9 +44,7 @@ def _table(title: str, plan: PublishPlan, urls: dict[str, str], *, dry_run: bool
 
 @click.command(name="publish")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="s3://BUCKET/PREFIX or file://DIR (default: RELEASE_BOT_STORE, else "
-                   "file://dist/store).")
+@store_option()
 @click.option("--force", is_flag=True,
               help="Replace published artifacts whose bytes differ (write-once otherwise).")
 @click.option("--dry-run", is_flag=True,

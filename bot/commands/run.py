@@ -8,6 +8,7 @@ import time
 import click
 
 from bot.app import App
+from bot.commands.options import store_option
 from bot.errors import UsageError
 from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
 from bot.report import Table
@@ -15,7 +16,7 @@ from bot.run.plan import plan_run
 from bot.run.runner import RunDeps, RunOutcome, execute, raise_failures
 from bot.smoke.plan import DEFAULT_READY_TIMEOUT
 from bot.smoke.runtime import prepared_runtime
-from bot.smoke.samples import SAMPLES_DIR
+from bot.smoke.samples import default_samples
 from bot.store.layout import read_index
 
 NOTES_FILE = "release-notes.md"
@@ -52,9 +53,7 @@ def _report(app: App, outcome: RunOutcome) -> None:
 
 
 @click.command(name="run")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="s3://BUCKET/PREFIX or file://DIR (default: RELEASE_BOT_STORE, else "
-                   "file://dist/store).")
+@store_option()
 @click.option("--stack", "stacks", multiple=True, metavar="S",
               help="Only this stack (repeatable; default: every stack).")
 @click.option("--component", "components", multiple=True, metavar="C",
@@ -111,7 +110,7 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
         reporter=app.reporter,
         templates=app.templates,
         work_dir=app.settings.dist_dir / "run",
-        samples=SAMPLES_DIR,
+        samples=default_samples(),
         smoke_results=app.settings.dist_dir / "smoke-results.json",
         runtime_image=runtime_image,
         cpus=ncpu,

@@ -22,7 +22,7 @@ from bot.smoke.plan import (
 from bot.smoke.results import COLUMNS, SmokeResult
 from bot.smoke.runner import run_smoke
 from bot.smoke.runtime import has_xsp, prepared_runtime
-from bot.smoke.samples import SAMPLES_DIR
+from bot.smoke.samples import default_samples
 
 
 def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: str | None,
@@ -50,7 +50,7 @@ def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: st
 @click.option("--runtime-image", metavar="IMAGE",
               help="Use this prepared runtime image (Mono at /app) instead of artifacts.")
 @click.option("--samples", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              default=SAMPLES_DIR, show_default="images/samples",
+              default=default_samples, show_default="images/samples",
               help="Directory holding the sample apps (console/, web/, xsp/).")
 @click.option("--check", "only", multiple=True, metavar="NAME",
               help=f"Run only this check (repeatable): {', '.join(c.name for c in CHECKS)}.")

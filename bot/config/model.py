@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TypeVar
 
 from bot.errors import UsageError
 from bot.versions import Version
@@ -14,6 +15,8 @@ from bot.versions import Version
 DEFAULT_PATTERN = r"v?(?P<version>[0-9]+(?:\.[0-9]+)*)"
 BOOTSTRAPS = ("auto", "configure", "autogen", "autoreconf")
 PRUNE_HOOKS = ("none", "default", "mono", "xsp")
+
+T = TypeVar("T")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -117,25 +120,21 @@ class Config:
     components: Mapping[str, Component]
 
     def component(self, name: str) -> Component:
-        try:
-            return self.components[name]
-        except KeyError:
-            hint = did_you_mean(name, self.components)
-            known = ", ".join(self.components)
-            raise UsageError(
-                f"unknown component {name!r} in {self.path}"
-                + (f"; {hint}" if hint else f"; known components: {known}")
-            ) from None
+        return self._lookup(self.components, "component", name)
 
     def stack(self, name: str) -> Stack:
+        return self._lookup(self.stacks, "stack", name)
+
+    def _lookup(self, table: Mapping[str, T], kind: str, name: str) -> T:
+        """table[name], else a UsageError with a did-you-mean (or the known names)."""
         try:
-            return self.stacks[name]
+            return table[name]
         except KeyError:
-            hint = did_you_mean(name, self.stacks)
-            known = ", ".join(self.stacks)
+            hint = did_you_mean(name, table)
+            known = ", ".join(table)
             raise UsageError(
-                f"unknown stack {name!r} in {self.path}"
-                + (f"; {hint}" if hint else f"; known stacks: {known}")
+                f"unknown {kind} {name!r} in {self.path}"
+                + (f"; {hint}" if hint else f"; known {kind}s: {known}")
             ) from None
 
     def build_order(self, names: Iterable[str] | None = None) -> list[str]:

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import SmokeError
+from bot.images import BuiltImage
 from bot.report import Reporter
 from bot.smoke.checks import new_run_id, run_check
 from bot.smoke.plan import SmokePlan
 from bot.smoke.results import SmokeResult
-from bot.smoke.runtime import BuiltImage, ensure_runtime_image, prepared_runtime
+from bot.smoke.runtime import ensure_runtime_image, prepared_runtime
 from bot.smoke.samples import ensure_app_image
 
 if TYPE_CHECKING:

@@ -13,56 +13,23 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import SmokeError, UsageError
+from bot.images import BuiltImage, cached_tag, current_image, image_id, inputs_hash
+from bot.resources import images_dir
 from bot.smoke.plan import RuntimeArtifact
 
 if TYPE_CHECKING:
     import docker
 
-IMAGES_DIR = Path(__file__).resolve().parents[2] / "images"
-RUNTIME_DIR = IMAGES_DIR / "runtime"
 RUNTIME_REPOSITORY = "release-bot/runtime"
 INPUTS_LABEL = "org.release-bot.smoke-inputs"
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltImage:
-    tag: str
-    id: str
-    built: bool  # False: an image with the same inputs was reused
-
-
-def inputs_hash(parts: Iterable[bytes]) -> str:
-    """sha256 over length-prefixed parts (so no two different part lists collide)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
-def image_id(client: docker.DockerClient, ref: str) -> str | None:
-    import docker.errors
-
-    try:
-        return str(client.images.get(ref).id)
-    except docker.errors.ImageNotFound:
-        return None
-
-
-def current_image(client: docker.DockerClient, repository: str, digest: str) -> str | None:
-    """The id of the image built from inputs `digest`, if there is one."""
-    import docker.errors
-
-    try:
-        image = client.images.get(f"{repository}:{digest[:16]}")
-    except docker.errors.ImageNotFound:
-        return None
-    return str(image.id) if image.labels.get(INPUTS_LABEL) == digest else None
+def runtime_dockerfile() -> Path:
+    return images_dir() / "runtime" / "Dockerfile"
 
 
 def ensure_image(client: docker.DockerClient, context: Path, *, repository: str, digest: str,
@@ -70,8 +37,8 @@ def ensure_image(client: docker.DockerClient, context: Path, *, repository: str,
     """Build `context` as `repository:<digest[:16]>` unless an image with `digest` exists."""
     import docker.errors
 
-    tag = f"{repository}:{digest[:16]}"
-    existing = current_image(client, repository, digest)
+    tag = cached_tag(repository, digest)
+    existing = current_image(client, repository, digest, INPUTS_LABEL)
     if existing is not None:
         return BuiltImage(tag, existing, built=False)
     on_line(f"building {tag} from {context}")
@@ -111,9 +78,9 @@ def verify_artifact(artifact: RuntimeArtifact) -> None:
 
 
 def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
-                          dockerfile: Path = RUNTIME_DIR / "Dockerfile") -> None:
+                          dockerfile: Path | None = None) -> None:
     """The build context: the Dockerfile and artifacts/NN-<component>.tar.gz in order."""
-    shutil.copyfile(dockerfile, dest / "Dockerfile")
+    shutil.copyfile(dockerfile or runtime_dockerfile(), dest / "Dockerfile")
     folder = dest / "artifacts"
     folder.mkdir()
     for index, artifact in enumerate(artifacts, start=1):
@@ -127,7 +94,8 @@ def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
 def ensure_runtime_image(client: docker.DockerClient, base_image: str,
                          artifacts: tuple[RuntimeArtifact, ...],
                          on_line: Callable[[str], None],
-                         dockerfile: Path = RUNTIME_DIR / "Dockerfile") -> BuiltImage:
+                         dockerfile: Path | None = None) -> BuiltImage:
+    dockerfile = dockerfile or runtime_dockerfile()
     if not artifacts or artifacts[0].component != "mono":
         raise UsageError("a runtime image needs the mono artifact first; build mono")
     base_id = image_id(client, base_image)

@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import SmokeError, UsageError
+from bot.images import BuiltImage, current_image, file_parts, inputs_hash
+from bot.resources import images_dir
 from bot.smoke.checks import labels, removing
 from bot.smoke.plan import Check
 from bot.smoke.results import excerpt
-from bot.smoke.runtime import IMAGES_DIR, BuiltImage, current_image, ensure_image, inputs_hash
+from bot.smoke.runtime import INPUTS_LABEL, ensure_image
 
 if TYPE_CHECKING:
     import docker
 
-SAMPLES_DIR = IMAGES_DIR / "samples"
 COMPILE_TIMEOUT = 300
 
 # The runtime's own compiler: mcs (Mono's), else csc (Roslyn, when the build ships it).
@@ -46,6 +47,11 @@ fi
 echo "compiling $SAMPLE with $cc"
 "$cc" -target:exe -r:System.dll "-out:/out/$SAMPLE.exe" /src/*.cs
 """
+
+
+def default_samples() -> Path:
+    """images/samples: the sample apps the checks run."""
+    return images_dir() / "samples"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +96,14 @@ def ensure_app_image(client: docker.DockerClient, runtime: BuiltImage, check: Ch
     """The check's app image on `runtime`, compiling the sample first when it must be built."""
     folder = samples / check.name
     files = sample_files(folder)
-    digest = inputs_hash([runtime.id.encode(),
-                          *(part for f in files for part in (f.name.encode(), f.read_bytes()))])
+    digest = inputs_hash([runtime.id.encode(), *file_parts(files)])
     repository = f"release-bot/smoke-{check.name}"
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"release-bot-{check.name}-") as tmp:
         context = Path(tmp)
         for f in files:
             shutil.copyfile(f, context / f.name)
-        if check.compiled and current_image(client, repository, digest) is None:
+        if check.compiled and current_image(client, repository, digest, INPUTS_LABEL) is None:
             out = context / "out"
             out.mkdir()
             compile_sample(client, runtime.id, check, folder.resolve(), out, on_line, run_id)
