@@ -161,37 +161,48 @@ class CurlTransport:
                 self._release(c, origins)
             else:
                 c.close()  # a handle that failed mid-exchange keeps no half-read connection
-        return Reply(status, _last_headers(lines), body.getvalue())
+        return Reply(status, Headers(lines), body.getvalue())
 
 
 class Headers(Mapping[str, str]):
-    """Response headers, looked up without regard to case (names kept in lower case)."""
+    """Response headers, looked up without regard to case (names kept in lower case).
 
-    __slots__ = ("_fields",)
+    Made from the raw header lines libcurl hands over (every answer's, redirects and 1xx
+    included); the final answer's block is parsed on first use: a HEAD probe reads only the
+    status, never its headers."""
 
-    def __init__(self, fields: dict[str, str]) -> None:
-        self._fields = fields  # lower-case name -> value
+    __slots__ = ("_fields", "_lines")
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+        self._fields: dict[str, str] | None = None  # lower-case name -> value
+
+    @property
+    def fields(self) -> dict[str, str]:
+        if self._fields is None:
+            self._fields = _last_headers(self._lines)
+        return self._fields
 
     def __getitem__(self, name: str) -> str:
-        return self._fields[name.lower()]
+        return self.fields[name.lower()]
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self._fields.get(name.lower(), default)
+        return self.fields.get(name.lower(), default)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._fields
+        return isinstance(name, str) and name.lower() in self.fields
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._fields)
+        return iter(self.fields)
 
     def __len__(self) -> int:
-        return len(self._fields)
+        return len(self.fields)
 
     def __repr__(self) -> str:
-        return f"Headers({self._fields!r})"
+        return f"Headers({self.fields!r})"
 
 
-def _last_headers(lines: list[bytes]) -> Headers:
+def _last_headers(lines: list[bytes]) -> dict[str, str]:
     """The header block of the final answer (after redirects and 1xx)."""
     start = 0
     for i, raw in enumerate(lines):
@@ -203,4 +214,4 @@ def _last_headers(lines: list[bytes]) -> Headers:
         if colon:
             key, value = name.strip().lower(), value.strip()
             fields[key] = f"{fields[key]}, {value}" if key in fields else value
-    return Headers(fields)
+    return fields

@@ -23,7 +23,6 @@ import semver
 
 MAX_PARTS = 6
 MAX_LENGTH = 40
-_VERSION_RE = re.compile(r"[0-9]+(?:\.[0-9]+){0,5}", re.ASCII)
 
 UpdateType = Literal["major", "minor", "patch", "none", "downgrade"]
 
@@ -44,11 +43,16 @@ class Version:
             raise InvalidVersion(f"version must be a string, got {type(text).__name__}")
         if len(text) > MAX_LENGTH:
             raise InvalidVersion(f"version is longer than {MAX_LENGTH} characters")
-        if not _VERSION_RE.fullmatch(text):
-            raise InvalidVersion(
-                f"{text!r} is not a version (1 to {MAX_PARTS} dot-separated ASCII numbers)"
-            )
-        return cls(text, tuple(int(p) for p in text.split(".")))
+        # str methods instead of a regex: the poll parses every tag of every upstream. An
+        # ASCII string's isdigit() is true for runs of 0-9 only (not empty, no sign, no `_`,
+        # no space), i.e. what int() then reads exactly.
+        parts = text.split(".")
+        if len(parts) > MAX_PARTS or not text.isascii():
+            raise InvalidVersion(_not_a_version(text))
+        for part in parts:
+            if not part.isdigit():
+                raise InvalidVersion(_not_a_version(text))
+        return cls(text, tuple(map(int, parts)))
 
     def _key(self) -> tuple[tuple[int, ...], str]:
         return (self.parts, self.text)
@@ -76,6 +80,10 @@ class Version:
         """The first three parts as a semver version (missing parts are 0)."""
         major, minor, patch = (*self.parts[:3], 0, 0, 0)[:3]
         return semver.Version(major, minor, patch)
+
+
+def _not_a_version(text: str) -> str:
+    return f"{text!r} is not a version (1 to {MAX_PARTS} dot-separated ASCII numbers)"
 
 
 def parse_version(text: str) -> Version:

@@ -1,12 +1,21 @@
-"""Run many small I/O-bound tasks on a bounded number of threads.
+"""Run many small I/O-bound tasks on a bounded number of threads, started as they are needed.
 
 `run_all(tasks, workers)` is what `ThreadPoolExecutor` + `submit` + `result` would do for a
-batch, minus two costs that dominate a poll of a few components: `threading.Thread.start()`
-blocks until the new thread has been scheduled and has signalled back (about 1 ms per thread
-on a busy 2-core runner, paid one after the other), and the calling thread sits idle. Here
-the threads are started without that hand-shake (`_thread.start_new_thread`, the documented
-low-level API) and the calling thread takes tasks too. Completion is awaited explicitly, and
-the first exception a task raised is re-raised in the caller (a bug, not an upstream failure:
+batch, minus the costs that dominate a poll of fast upstreams:
+
+- `threading.Thread.start()` blocks until the new thread has been scheduled and has signalled
+  back (about 1 ms per thread on a busy 2-core runner, paid one after the other); here threads
+  are started without that hand-shake (`_thread.start_new_thread`, the documented low-level
+  API), and completion is awaited explicitly.
+- Threads beyond what the upstreams need: when answers come back in a millisecond (a CDN
+  nearby, 304s, a local mirror), two threads keep up, and more only add thread switches and
+  contention for the GIL, here and in the server. So a batch starts with `START` threads, and
+  only when `PATIENCE` seconds pass without any task finishing while tasks wait (the upstreams
+  are slow: every thread is waiting on the network) are the rest started, up to `workers`.
+  On an internet upstream (tens to hundreds of milliseconds per answer) that costs one
+  `PATIENCE` per batch; then the whole bound is in use.
+
+The first exception a task raised is re-raised in the caller (a bug, not an upstream failure:
 tasks turn those into values).
 """
 
@@ -17,14 +26,19 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
+START = 2  # threads a batch starts with
+PATIENCE = 0.01  # seconds with no task finishing (and tasks waiting) before starting the rest
 
-def run_all(tasks: Sequence[Callable[[], None]], workers: int) -> None:
-    """Run every task, at most `workers` at a time (the caller's thread is one of them);
-    return when all are done; re-raise the first exception any of them raised."""
+
+def run_all(tasks: Sequence[Callable[[], None]], workers: int, *, start: int = START,
+            patience: float = PATIENCE) -> None:
+    """Run every task, at most `workers` at a time (`start` at first, the rest when `patience`
+    seconds pass without a task finishing while some wait); return when all are done;
+    re-raise the first exception any of them raised."""
     queue = deque(tasks)
     errors: list[BaseException] = []
-    helpers = max(0, min(workers, len(tasks)) - 1)
-    finished = threading.Semaphore(0)
+    limit = max(1, min(workers, len(tasks)))
+    finished = threading.Semaphore(0)  # released once per task done
 
     def work() -> None:
         while True:
@@ -36,17 +50,20 @@ def run_all(tasks: Sequence[Callable[[], None]], workers: int) -> None:
                 task()
             except BaseException as exc:  # noqa: BLE001 - handed to the caller below
                 errors.append(exc)
+            finally:
+                finished.release()
 
-    def helper() -> None:
-        try:
-            work()
-        finally:
-            finished.release()
-
-    for _ in range(helpers):
-        _thread.start_new_thread(helper, ())
-    work()
-    for _ in range(helpers):
-        finished.acquire()
+    if limit == 1:
+        work()  # no thread to start: the caller does it all
+    else:
+        started = min(max(1, start), limit)
+        for _ in range(started):
+            _thread.start_new_thread(work, ())
+        for _ in range(len(tasks)):
+            while not finished.acquire(timeout=patience):
+                if queue and started < limit:  # every thread is stuck on a slow task
+                    for _ in range(limit - started):
+                        _thread.start_new_thread(work, ())
+                    started = limit
     if errors:
         raise errors[0]

@@ -172,9 +172,9 @@ def list_all(deps: SourceDeps, path: str) -> list[Any]:
                                     "check the repo in versions.toml")
             next_url = _next_link(headers)
             etag = headers.get("etag")
-            if etag:
+            if etag:  # the page as sent (it parsed as a list), not re-encoded from `data`
                 cache.store(key, {"ETag": str(etag)},
-                            json.dumps({"items": data, "next": next_url}))
+                            f'{{"items": {body or "[]"}, "next": {json.dumps(next_url)}}}')
             url = next_url
         items.extend(data)
     return items
