@@ -74,6 +74,8 @@ def _list(upstream: Upstream, deps: SourceDeps) -> _Listing:
 
 def merge(listings: Sequence[Selection]) -> list[Release]:
     """One release per version, newest first; the first upstream listing a version wins."""
+    if len(listings) == 1:  # a selection is already one release per version, newest first
+        return list(listings[0].releases)
     by_version: dict[str, Release] = {}
     for selection in listings:
         for release in selection.releases:

@@ -8,7 +8,7 @@ batch, minus the costs that dominate a poll of fast upstreams:
   are started without that hand-shake (`_thread.start_new_thread`, the documented low-level
   API), and completion is awaited explicitly.
 - Threads beyond what the upstreams need: when answers come back in a millisecond (a CDN
-  nearby, 304s, a local mirror), two threads keep up, and more only add thread switches and
+  nearby, 304s, a local mirror), a few threads keep up, and more only add thread switches and
   contention for the GIL, here and in the server. So a batch starts with `START` threads, and
   only when `PATIENCE` seconds pass without any task finishing while tasks wait (the upstreams
   are slow: every thread is waiting on the network) are the rest started, up to `workers`.
@@ -22,11 +22,12 @@ tasks turn those into values).
 from __future__ import annotations
 
 import _thread
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
-START = 2  # threads a batch starts with
+START = 3  # threads a batch starts with, the caller's included
 PATIENCE = 0.01  # seconds with no task finishing (and tasks waiting) before starting the rest
 
 
@@ -38,7 +39,11 @@ def run_all(tasks: Sequence[Callable[[], None]], workers: int, *, start: int = S
     queue = deque(tasks)
     errors: list[BaseException] = []
     limit = max(1, min(workers, len(tasks)))
-    finished = threading.Semaphore(0)  # released once per task done
+    finished = itertools.count(1)  # next() is atomic: the number of tasks done so far
+    done = [0]  # the last value taken from `finished`
+    if not tasks:
+        return
+    all_done = threading.Event()
 
     def work() -> None:
         while True:
@@ -51,19 +56,27 @@ def run_all(tasks: Sequence[Callable[[], None]], workers: int, *, start: int = S
             except BaseException as exc:  # noqa: BLE001 - handed to the caller below
                 errors.append(exc)
             finally:
-                finished.release()
+                done[0] = next(finished)
+                if done[0] == len(tasks):
+                    all_done.set()
 
-    if limit == 1:
-        work()  # no thread to start: the caller does it all
-    else:
-        started = min(max(1, start), limit)
-        for _ in range(started):
+    def watch(started: int) -> None:
+        """Wake once per `patience`; start the rest when no task finished in a whole one."""
+        seen = 0
+        while not all_done.wait(patience):
+            if done[0] == seen and queue:  # every thread is stuck on a slow task
+                for _ in range(limit - started):
+                    _thread.start_new_thread(work, ())
+                return
+            seen = done[0]
+
+    if limit > 1:
+        started = min(max(1, start), limit)  # the caller is one of them
+        for _ in range(started - 1):
             _thread.start_new_thread(work, ())
-        for _ in range(len(tasks)):
-            while not finished.acquire(timeout=patience):
-                if queue and started < limit:  # every thread is stuck on a slow task
-                    for _ in range(limit - started):
-                        _thread.start_new_thread(work, ())
-                    started = limit
+        if started < limit:
+            _thread.start_new_thread(watch, (started,))
+    work()
+    all_done.wait()
     if errors:
         raise errors[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -156,25 +158,56 @@ def test_links_are_read_like_an_html_parser_reads_them() -> None:
 
 # -- worker threads ------------------------------------------------------------------------------
 
+class Sleeper:
+    """Tasks that sleep a little and record how many ran at once (`peak`) and which ran."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.running = self.peak = 0
+        self.done: list[int] = []
+
+    def task(self, i: int) -> None:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+            self.done.append(i)
+
+    def tasks(self, count: int) -> list[Callable[[], None]]:
+        return [partial(self.task, i) for i in range(count)]
+
+
 def test_run_all_runs_every_task_within_the_bound_and_reraises() -> None:
-    lock = threading.Lock()
-    running, peak, done = [0], [0], []
-
-    def task(i: int) -> None:
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.005)
-        with lock:
-            running[0] -= 1
-            done.append(i)
-
-    run_all([lambda i=i: task(i) for i in range(20)], 4)  # type: ignore[misc]
-    assert sorted(done) == list(range(20))
-    assert 1 < peak[0] <= 4
+    sleeper = Sleeper(0.005)
+    run_all(sleeper.tasks(20), 4)
+    assert sorted(sleeper.done) == list(range(20))
+    assert 1 < sleeper.peak <= 4
 
     def boom() -> None:
         raise RuntimeError("a bug in a task")
 
     with pytest.raises(RuntimeError, match="a bug in a task"):
         run_all([boom, lambda: None], 2)
+
+
+def test_run_all_starts_few_threads_while_tasks_keep_finishing() -> None:
+    sleeper = Sleeper(0.002)
+    run_all(sleeper.tasks(12), 16, start=2, patience=60.0)  # no task keeps it waiting 60 s
+    assert sorted(sleeper.done) == list(range(12))
+    assert 1 <= sleeper.peak <= 2
+
+
+def test_run_all_starts_the_rest_when_every_thread_waits_on_slow_tasks() -> None:
+    # 8 tasks that can only finish together: they pass only when all 8 run at once
+    barrier = threading.Barrier(8, timeout=10)
+    finished: list[int] = []
+
+    def task(i: int) -> None:
+        barrier.wait()
+        finished.append(i)
+
+    run_all([partial(task, i) for i in range(8)], 8, start=2, patience=0.01)
+    assert sorted(finished) == list(range(8))

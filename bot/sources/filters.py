@@ -71,26 +71,26 @@ def select(upstream: Upstream, candidates: Iterable[Candidate]) -> Selection:
     by_version: dict[str, Release] = {}
     plain: list[str] = []
     unsafe: list[str] = []
+    # the upstream's settings read once: this loop runs for every tag of every upstream
+    drafts, prereleases, ignore = upstream.drafts, upstream.prereleases, upstream.ignore
+    include, exclude, pattern = upstream.include, upstream.exclude, upstream.pattern
     for c in candidates:
-        if (c.draft and not upstream.drafts) or (c.prerelease and not upstream.prereleases):
+        name = c.name
+        if (c.draft and not drafts) or (c.prerelease and not prereleases):
             continue
-        if upstream.include is not None and upstream.include.search(c.name) is None:
+        if include is not None and include.search(name) is None:
             continue
-        if upstream.exclude is not None and upstream.exclude.search(c.name) is not None:
+        if exclude is not None and exclude.search(name) is not None:
             continue
-        version = version_from_tag(c.name, upstream.pattern)
+        version = version_from_tag(name, pattern)
         if version is None:
-            (plain if _PLAIN_NAME.fullmatch(c.name) else unsafe).append(c.name)
+            (plain if _PLAIN_NAME.fullmatch(name) else unsafe).append(name)
             continue
-        if version.text in upstream.ignore or version.text in by_version:
+        text = version.text
+        if text in by_version or text in ignore:
             continue
-        by_version[version.text] = Release(
-            version=version,
-            tag=display_tag(c.name, version.text),
-            url=c.url,
-            tarball_url=c.tarball_url,
-            published=c.published,
-        )
+        by_version[text] = Release(version=version, tag=display_tag(name, text), url=c.url,
+                                   tarball_url=c.tarball_url, published=c.published)
     releases = sorted(by_version.values(), key=release_order, reverse=True)
     return Selection(tuple(releases), len(plain),
                      tuple(escape_name(n) for n in plain[:SHOWN_EXAMPLES]),
