@@ -10,6 +10,9 @@ from bot.sources.base import Candidate, SourceDeps
 from bot.sources.github_api import list_all
 from bot.sources.github_tags import repo_of
 
+# what candidates() reads of a release
+RELEASE_FIELDS = ("tag_name", "html_url", "tarball_url", "published_at", "prerelease", "draft")
+
 
 def _text(item: dict[str, object], key: str) -> str | None:
     value = item.get(key)
@@ -20,7 +23,7 @@ class GitHubReleasesSource:
     def candidates(self, upstream: Upstream, deps: SourceDeps) -> Sequence[Candidate]:
         repo = repo_of(upstream)
         found = []
-        for item in list_all(deps, f"/repos/{repo}/releases"):
+        for item in list_all(deps, f"/repos/{repo}/releases", RELEASE_FIELDS):
             if not isinstance(item, dict) or (name := _text(item, "tag_name")) is None:
                 continue
             found.append(Candidate(

@@ -12,6 +12,7 @@ from bot.sources.base import Candidate, SourceDeps
 from bot.sources.github_api import list_all
 
 WEB = "https://github.com"
+TAG_FIELDS = ("name", "tarball_url")  # what candidates() reads of a tag
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")  # what quote(name, safe="") leaves as it is
 
 
@@ -30,7 +31,7 @@ class GitHubTagsSource:
     def candidates(self, upstream: Upstream, deps: SourceDeps) -> Sequence[Candidate]:
         repo = repo_of(upstream)
         found = []
-        for item in list_all(deps, f"/repos/{repo}/tags"):
+        for item in list_all(deps, f"/repos/{repo}/tags", TAG_FIELDS):
             name = item.get("name") if isinstance(item, dict) else None
             if not isinstance(name, str):
                 continue
