@@ -86,10 +86,6 @@ def _not_a_version(text: str) -> str:
     return f"{text!r} is not a version (1 to {MAX_PARTS} dot-separated ASCII numbers)"
 
 
-def parse_version(text: str) -> Version:
-    return Version.parse(text)
-
-
 def is_valid_version(text: str) -> bool:
     try:
         Version.parse(text)

@@ -56,8 +56,9 @@ def run_all(tasks: Sequence[Callable[[], None]], workers: int, *, start: int = S
             except BaseException as exc:  # noqa: BLE001 - handed to the caller below
                 errors.append(exc)
             finally:
-                done[0] = next(finished)
-                if done[0] == len(tasks):
+                n = next(finished)  # this task's own count: done[0] may be overwritten
+                done[0] = n
+                if n == len(tasks):
                     all_done.set()
 
     def watch(started: int) -> None:

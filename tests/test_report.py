@@ -327,6 +327,14 @@ def test_terminal_reporter_reports_failed_phase() -> None:
     assert "::" not in err.getvalue()
 
 
+
+def test_terminal_table_title_is_shown_literally() -> None:
+    # the title carries the --config path: rich markup in it is text, not a (broken) tag
+    out = io.StringIO()
+    rep = TerminalReporter(err=io.StringIO(), out=out, color=False)
+    rep.table(Table("[/x].toml: 1 components [bold]", ["k"], [["v"]]))
+    assert "[/x].toml: 1 components [bold]" in out.getvalue()
+
 # -- composition root ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("env", "kind"), [

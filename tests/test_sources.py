@@ -253,6 +253,19 @@ def test_a_missing_github_repo_is_an_upstream_error(fake_github: FakeGitHub) -> 
         releases(Upstream("github-tags", PLAIN_PATTERN, repo="mono/nope"), make_deps(fake_github))
 
 
+
+def test_a_github_page_that_is_not_json_is_an_upstream_error(upstream: UpstreamServer) -> None:
+    # an SSO or proxy page answering 200 in place of the API: exit 3, not a traceback
+    from github import Github
+
+    from bot.errors import UpstreamError
+
+    upstream.add("/repos/mono/xsp/tags", "<html>sign in</html>", content_type="text/html")
+    client = Github(base_url=upstream.url, retry=None)
+    deps = replace(make_deps(), github=lambda: client)
+    with pytest.raises(UpstreamError, match="unexpected answer"):
+        releases(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), deps)
+
 # -- gitlab-tags ---------------------------------------------------------------------------
 
 def test_gitlab_tags_through_the_v4_api(upstream: UpstreamServer) -> None:
@@ -289,6 +302,27 @@ def test_a_gitlab_project_that_is_not_json_is_an_upstream_error(upstream: Upstre
         releases(Upstream("gitlab-tags", TAG_PATTERN, url=upstream.url, repo="mono/mono"),
                  make_deps())
 
+
+
+def test_the_gitlab_token_never_leaves_the_gitlab_host(upstream: UpstreamServer) -> None:
+    # the same loopback server under another host name stands for another host
+    items = json.loads((DATA / "gitlab-mono-tags.json").read_text())
+    other = upstream.url.replace("127.0.0.1", "localhost")
+    upstream.add(GITLAB_TAGS, json.dumps(items[:1]), content_type="application/json",
+                 headers={"Link": f'<{other}/elsewhere/page-2>; rel="next"'})
+    upstream.add("/elsewhere/page-2", "", status=302,
+                 headers={"Location": f"{upstream.url}/elsewhere/page-3"})
+    upstream.add("/elsewhere/page-3", "", status=302,
+                 headers={"Location": f"{other}/elsewhere/page-4"})
+    upstream.add("/elsewhere/page-4", json.dumps(items[1:]), content_type="application/json")
+    deps = make_deps(gitlab_token="glpat-secret")
+    upstream_cfg = Upstream("gitlab-tags", TAG_PATTERN, url=upstream.url, repo="mono/mono")
+    assert versions(upstream_cfg, deps) == ["6.14.1", "6.14.0"]
+    sent = {r.path.split("?")[0]: r.headers.get("PRIVATE-TOKEN") for r in upstream.requests}
+    assert sent[GITLAB_TAGS] == "glpat-secret"
+    assert sent["/elsewhere/page-3"] == "glpat-secret"  # back on the GitLab host
+    assert sent["/elsewhere/page-2"] is None
+    assert sent["/elsewhere/page-4"] is None
 
 # -- filters -------------------------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -70,27 +69,6 @@ class Redactor:
         for s in self.secrets:
             text = text.replace(s, "***")
         return text
-
-
-class PhaseClock:
-    """Tracks the current phase and its start time."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.current: str | None = None
-        self.phase_started = self.started
-
-    @contextmanager
-    def run(self, name: str) -> Iterator[None]:
-        previous, previous_start = self.current, self.phase_started
-        self.current, self.phase_started = name, time.monotonic()
-        try:
-            yield
-        finally:
-            self.current, self.phase_started = previous, previous_start
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.phase_started
 
 
 def fmt_seconds(seconds: float) -> str:

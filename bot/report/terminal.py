@@ -74,7 +74,7 @@ class TerminalReporter:
             self._say(f"{label}: {done}", "cyan")
 
     def table(self, table: Table) -> None:
-        rt = RichTable(title=self._redact(table.title), title_justify="left")
+        rt = RichTable(title=escape(self._redact(table.title)), title_justify="left")
         for col in table.columns:
             rt.add_column(escape(col))
         for row in table.rows:

@@ -171,7 +171,10 @@ def list_all(deps: SourceDeps, path: str, fields: Sequence[str]) -> list[Any]:
         else:
             if status == 304:  # validators without a body: ask again, unconditionally
                 status, headers, body = _get(api, deps, url, {})
-            data = json.loads(body) if body else []
+            try:
+                data = json.loads(body) if body else []
+            except ValueError:  # an HTML page (SSO, a proxy) in place of the API's JSON
+                data = None
             if not isinstance(data, list):
                 raise UpstreamError(f"GitHub sent an unexpected answer for {url}; "
                                     "check the repo in versions.toml")

@@ -2,7 +2,8 @@
 
 GET {url}/api/v4/projects/{owner%2Fname}/repository/tags, every page (`Link: rel="next"` or
 `X-Next-Page`). Pages are conditional requests (their ETag and items kept in the state file),
-so an unchanged project answers 304. GITLAB_TOKEN, when set, is sent as PRIVATE-TOKEN.
+so an unchanged project answers 304. GITLAB_TOKEN, when set, is sent as PRIVATE-TOKEN, to
+the configured GitLab host only: not along a redirect or a `next` link to another host.
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlsplit
+
+import requests
 
 from bot.config import Upstream
 from bot.errors import ConfigError, UpstreamError
+from bot.http import HttpClient
 from bot.sources.base import Candidate, SourceDeps
 
 DEFAULT_URL = "https://gitlab.com"
 PER_PAGE = 100
 MAX_PAGES = 20
+MAX_REDIRECTS = 10
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def _next_url(first: str, headers: Any, links: dict[str, dict[str, str]]) -> str | None:
@@ -28,6 +34,25 @@ def _next_url(first: str, headers: Any, links: dict[str, dict[str, str]]) -> str
     if page.isdigit():
         return f"{first}&page={page}"
     return None
+
+
+def _get(http: HttpClient, url: str, headers: dict[str, str], auth: dict[str, str],
+         base: str) -> requests.Response:
+    """GET `url`, the token sent only to `base`'s host (requests would keep PRIVATE-TOKEN on
+    a redirect to another host: it drops only Authorization), so redirects are followed here."""
+    if not auth:
+        return http.request("GET", url, headers=headers)
+    home = urlsplit(base)[:2]
+    for _ in range(MAX_REDIRECTS + 1):
+        send = {**auth, **headers} if urlsplit(url)[:2] == home else headers
+        response = http.request("GET", url, headers=send, allow_redirects=False,
+                                allow_status=REDIRECTS)
+        if not response.is_redirect:
+            return response
+        response.close()
+        url = urljoin(url, response.headers["location"])
+    raise UpstreamError(f"GitLab redirected more than {MAX_REDIRECTS} times (last to {url}); "
+                        "check url and repo in versions.toml")
 
 
 def list_tags(deps: SourceDeps, base: str, repo: str) -> list[Any]:
@@ -41,7 +66,7 @@ def list_tags(deps: SourceDeps, base: str, repo: str) -> list[Any]:
     while url is not None and pages < MAX_PAGES:
         pages += 1
         key = "gitlab:" + url
-        response = http.request("GET", url, headers={**auth, **cache.validators(key)})
+        response = _get(http, url, cache.validators(key), auth, base)
         cached = cache.body(key) if response.status_code == 304 else None
         response.close()
         if cached is not None:
@@ -50,7 +75,7 @@ def list_tags(deps: SourceDeps, base: str, repo: str) -> list[Any]:
             data, url = page["items"], page["next"]
         else:
             if response.status_code == 304:
-                response = http.request("GET", url, headers=auth)
+                response = _get(http, url, {}, auth, base)
             try:
                 data = response.json()
             except ValueError:
