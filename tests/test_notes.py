@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -302,3 +303,17 @@ def test_release_needs_the_repository(project: Project) -> None:
                          env={"GITHUB_TOKEN": "test-token"})
     assert result.code == 2
     assert "GITHUB_REPOSITORY" in result.stderr
+
+
+def test_release_with_github_unreachable_is_a_github_error(project: Project) -> None:
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = project.cli("release", "--artifacts", str(project.artifacts), "--store",
+                         f"file://{project.store}",
+                         env={"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": "acme/buildpack",
+                              "GITHUB_API_URL": f"http://127.0.0.1:{port}"})
+    assert result.code == 7, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "could not be reached" in error
+    assert "test-token" not in result.output

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import requests
 from github import Github, GithubException
 from github.GitRelease import GitRelease
 from github.Repository import Repository
@@ -83,6 +84,9 @@ class GitHubReleaseAnnouncer:
             raise GitHubError(f"GitHub refused the release {tag!r}: HTTP {exc.status} "
                               f"{message or ''}; check GITHUB_TOKEN has contents:write "
                               "on GITHUB_REPOSITORY") from None
+        except requests.RequestException as exc:
+            raise GitHubError(f"GitHub could not be reached for the release {tag!r} "
+                              f"({type(exc).__name__}); rerun `release-bot release`") from None
 
 
 def github_announcer(gh: Github, repository: str | None) -> GitHubReleaseAnnouncer:
@@ -95,6 +99,9 @@ def github_announcer(gh: Github, repository: str | None) -> GitHubReleaseAnnounc
     except GithubException as exc:
         raise GitHubError(f"cannot open {repository} on GitHub: HTTP {exc.status}; check "
                           "GITHUB_REPOSITORY and that GITHUB_TOKEN can read it") from None
+    except requests.RequestException as exc:
+        raise GitHubError(f"GitHub could not be reached to open {repository} "
+                          f"({type(exc).__name__}); check GITHUB_API_URL and retry") from None
 
 
 def announce_with_assets(announcer: Announcer, tag: str, title: str, body: str,
