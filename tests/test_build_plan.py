@@ -368,3 +368,30 @@ def test_manifest_round_trips_and_rejects_garbage(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="run `release-bot build` first"):
         load_manifest(tmp_path / "missing.json")
     assert hashlib.sha256(b"").hexdigest() not in m.to_json()
+
+
+@pytest.mark.parametrize("change", [
+    {"artifact": "../../elsewhere/xsp-4.7.1-s1.tar.gz"},  # a path out of the directory
+    {"artifact": "/etc/passwd"},
+    {"version": "../../../etc/x", "artifact": "xsp-../../../etc/x-s1.tar.gz"},
+    {"artifact": "mono-6.8-s1.tar.gz"},  # another component's tarball
+    {"size": 1e999},  # JSON allows numbers no int holds
+])
+def test_hostile_manifest_is_a_one_line_build_error(tmp_path: Path,
+                                                    change: dict[str, object]) -> None:
+    data = {"component": "xsp", "version": "4.7.1", "stack": "s1",
+            "artifact": "xsp-4.7.1-s1.tar.gz", "sha256": SHA_A, "size": 1,
+            "source": {"url": "https://e/x.tgz", "sha256": SHA_B}, "builder_image": "i",
+            "source_date_epoch": 1, "duration": 1.0} | change
+    path = tmp_path / "xsp-4.7.1-s1.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BuildError) as caught:
+        load_manifest(path)
+    assert "\n" not in caught.value.message and "rebuild" in caught.value.message
+
+
+def test_deeply_nested_manifest_is_a_one_line_build_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BuildError, match="cannot read build manifest"):
+        load_manifest(path)

@@ -21,10 +21,14 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.errors import UsageError
+from bot.errors import PublishError, UsageError
+from bot.report import RecordingReporter
 from bot.run.plan import Target, plan_run
+from bot.run.runner import take_from_store
+from bot.store import LocalStore
 from bot.store.layout import Index, IndexEntry
-from tests.builtartifacts import index_entries
+from bot.store.publish import collect_artifacts, publish
+from tests.builtartifacts import index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
 from tests.harness import docker as hdocker
@@ -273,3 +277,30 @@ def test_run_builds_against_the_published_requirement(tmp_path: Path, upstream: 
     assert notes.startswith("## hello 1.0, addon 1.0\n")
     assert "built against hello 1.0" in notes
     assert "No smoke checks for addon 1.0 (test)" in notes
+
+
+# -- taking published artifacts from the store ----------------------------------------------
+@pytest.mark.parametrize("change", [
+    {"stack": "other"},  # a manifest of another artifact under this key
+    {"component": "xsp", "artifact": "xsp-1.0-s1.tar.gz"},
+    {"artifact": "../../elsewhere.tar.gz"},  # a path out of the run's directory
+    {"size": "many"},
+])
+def test_a_store_manifest_that_is_not_the_artifacts_is_refused_with_exit_6(
+        tmp_path: Path, change: dict[str, object]) -> None:
+    store = LocalStore(tmp_path / "store")
+    make_artifact(tmp_path / "out", "mono", "1.0", "s1")
+    publish(store, collect_artifacts(tmp_path / "out"), force=False,
+            reporter=RecordingReporter())
+    stored = tmp_path / "store" / "s1" / "mono-1.0.json"
+    good = json.loads(stored.read_text())
+    here = tmp_path / "run"
+    here.mkdir()
+    assert take_from_store(store, Target("mono", "1.0", "s1"), here).sha256 == good["sha256"]
+
+    stored.chmod(0o644)
+    stored.write_text(json.dumps(good | change))
+    with pytest.raises(PublishError) as caught:
+        take_from_store(store, Target("mono", "1.0", "s1"), here)
+    assert caught.value.exit_code == 6
+    assert "s1/mono-1.0" in caught.value.message and "republish" in caught.value.message

@@ -196,3 +196,27 @@ def test_tampered_artifact_is_refused_with_exit_5(stack_images: tuple[str, str],
                      cwd=tmp_path)
     assert result.code == 5, result.output[-3000:]
     assert "does not match the sha256 of its manifest" in result.stderr
+
+
+def test_a_compile_that_outlasts_its_bound_fails_the_check_not_the_run(
+        docker_client: docker.DockerClient, stack_images: tuple[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, text in {"bin/mono": "#!/bin/sh\necho mono\n",
+                           "bin/mcs": "#!/bin/sh\necho compiling forever\nexec sleep 600\n"
+                           }.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(text), 0o755, 1_700_000_000
+            tar.addfile(info, io.BytesIO(text.encode()))
+    make_artifact(tmp_path / "artifacts", "mono", "6.8.0.105", "test",
+                  data=gzip.compress(raw.getvalue(), mtime=0))
+    write_config(tmp_path, stack_images[1])
+    monkeypatch.setattr("bot.smoke.samples.COMPILE_TIMEOUT", 3)
+    result, data = smoke("--artifacts", "artifacts", "--stack", "test", "--check", "console",
+                         cwd=tmp_path)
+    assert_no_leftovers(docker_client, result)
+    assert result.code == 5, result.output[-3000:]
+    (console,) = data
+    assert console["passed"] is False
+    assert "took longer than 3s" in str(console["detail"])

@@ -232,3 +232,31 @@ def test_dry_run_cli_reports_and_refuses_like_the_real_run(tmp_path: Path) -> No
     assert tampered.code == 6
     assert "does not match its manifest" in _errors(tampered)[0]
     assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == files
+
+
+@pytest.mark.parametrize("index", [
+    '{"schema": 1, "artifacts": [{"component": "mono", "version": "1", "stack": "s", '
+    '"key": "k", "url": "u", "sha256": "x", "size": Infinity, "published": "t"}]}',
+    '{"schema": 1, "artifacts": ' + "[" * 100_000 + "]" * 100_000 + "}",
+])
+def test_hostile_index_is_one_line_exit_6_and_left_alone(tmp_path: Path, index: str) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "index.json").write_text(index)
+    built = make_artifact(tmp_path / "out", "mono", "6.14.1", "heroku-24")
+    result = _publish(built.tarball.parent, store, tmp_path)
+    assert result.code == 6, result.output[-2000:]
+    [line] = _errors(result)
+    assert "index.json is not a release-bot index" in line
+    assert (store / "index.json").read_text() == index
+
+
+def test_undecodable_checksum_file_is_one_line_exit_6(tmp_path: Path) -> None:
+    out, store = tmp_path / "out", tmp_path / "store"
+    built = make_artifact(out, "mono", "6.14.1", "heroku-24")
+    (out / (built.tarball.name + ".sha256")).write_bytes(b"\xff\xfe not a checksum\n")
+    result = _publish(out, store, tmp_path)
+    assert result.code == 6, result.output[-2000:]
+    [line] = _errors(result)
+    assert "does not match mono-6.14.1-heroku-24.tar.gz" in line and "rebuild" in line
+    assert not store.exists()

@@ -129,16 +129,22 @@ def load_manifest(path: Path) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BuildError(f"no build manifest at {path}; run `release-bot build` first") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BuildError(f"cannot read build manifest {path} ({exc}); rebuild the "
                          "artifact with `release-bot build`") from None
     if not isinstance(data, dict):
         raise BuildError(f"build manifest {path} is not a JSON object; rebuild it")
     try:
-        return Manifest.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        manifest = Manifest.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BuildError(f"build manifest {path} lacks or mangles field {exc}; rebuild "
                          "the artifact with `release-bot build`") from None
+    expected = artifact_name(manifest.component, manifest.version, manifest.stack)
+    if manifest.artifact != expected or Path(expected).name != expected:
+        # the tarball is looked up beside the manifest: never a path elsewhere
+        raise BuildError(f"build manifest {path} names artifact {manifest.artifact[:80]!r}, "
+                         f"expected {expected[:80]!r}; rebuild it with `release-bot build`")
+    return manifest
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:

@@ -114,10 +114,16 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
     (directory / f"{name}.sha256").write_bytes(checksum_line(name, entry.sha256))
     path = directory / manifest_name(target.component, target.version, target.stack)
     path.write_bytes(stored_manifest.data)
-    manifest = load_manifest(path)
-    if manifest.sha256 != entry.sha256:
-        raise PublishError(f"{store.public_url(manifest_key(key))} describes other bytes "
-                           f"than {key}; republish it with `release-bot publish --force`")
+    try:
+        manifest = load_manifest(path)
+    except BuildError as exc:
+        raise PublishError(f"the store's manifest of {key} is unusable ({exc.message}); "
+                           "republish it with `release-bot publish --force`") from None
+    if (manifest.component, manifest.version, manifest.stack) != \
+            (target.component, target.version, target.stack) or manifest.sha256 != entry.sha256:
+        raise PublishError(f"{store.public_url(manifest_key(key))} describes another "
+                           f"artifact or other bytes than {key}; republish it with "
+                           "`release-bot publish --force`")
     return manifest
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import requests
+
 from bot.errors import SmokeError, UsageError
 from bot.images import BuiltImage, current_image, file_parts, inputs_hash
 from bot.resources import images_dir
@@ -81,10 +83,16 @@ def compile_sample(client: docker.DockerClient, runtime: str, check: Check, sour
     )
     with removing(container):
         container.start()
-        status = container.wait(timeout=COMPILE_TIMEOUT)
+        try:
+            status = container.wait(timeout=COMPILE_TIMEOUT)
+        except requests.exceptions.RequestException:
+            status = None  # still compiling at the bound: a failed check, not a crash
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
     for line in log.splitlines():
         on_line(line)
+    if status is None:
+        raise SmokeError(f"compiling the {check.name} sample took longer than "
+                         f"{COMPILE_TIMEOUT}s: {excerpt(log, 300)}")
     code = int(status.get("StatusCode", -1))
     if code != 0 or not (out / f"{check.name}.exe").is_file():
         raise SmokeError(f"compiling the {check.name} sample failed (exit {code}): "

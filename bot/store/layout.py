@@ -147,7 +147,8 @@ def parse_index(data: bytes | None, where: str) -> Index:
             component=str(e["component"]), version=str(e["version"]), stack=str(e["stack"]),
             key=str(e["key"]), url=str(e["url"]), sha256=str(e["sha256"]), size=int(e["size"]),
             published=str(e["published"])) for e in doc["artifacts"]]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
+            OverflowError, RecursionError) as exc:
         raise PublishError(f"{fix} ({type(exc).__name__}: {exc})") from None
     return Index(_sorted(entries), str(doc.get("updated", "")))
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from bot.build.manifest import artifact_name, load_manifest
+from bot.build.manifest import load_manifest
 from bot.cache import sha256_file
 from bot.errors import BuildError, PublishError, UsageError
 from bot.report import Reporter
@@ -103,12 +103,8 @@ def _collect_one(manifest_path: Path) -> LocalArtifact:
     except BuildError as exc:
         raise PublishError(exc.message) from None
     key = artifact_key(m.component, m.version, m.stack)
-    expected_name = artifact_name(m.component, m.version, m.stack)
-    if m.artifact != expected_name:
-        raise PublishError(f"{manifest_path} names artifact {m.artifact!r}, expected "
-                           f"{expected_name!r}; rebuild it with `release-bot build`")
     check_sha256(m.sha256, str(manifest_path))
-    tarball = manifest_path.with_name(expected_name)
+    tarball = manifest_path.with_name(m.artifact)  # load_manifest checked the name
     try:
         size = tarball.stat().st_size
     except FileNotFoundError:
@@ -121,7 +117,10 @@ def _collect_one(manifest_path: Path) -> LocalArtifact:
                            "truncated: rebuild it")
     sidecar = tarball.with_name(tarball.name + ".sha256")
     if sidecar.is_file():
-        recorded = sidecar.read_text(encoding="utf-8").split()
+        try:
+            recorded = sidecar.read_text(encoding="utf-8").split()
+        except (OSError, UnicodeDecodeError):
+            recorded = []
         if not recorded or recorded[0] != actual:
             raise PublishError(f"{sidecar} does not match {tarball.name} (sha256 {actual}); "
                                "rebuild it")
