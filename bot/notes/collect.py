@@ -64,7 +64,7 @@ def store_manifests(store: ArtifactStore, entries: Iterable[IndexEntry]) -> list
         try:
             manifest = Manifest.from_dict(json.loads(stored.data.decode("utf-8")))
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
-                AttributeError) as exc:
+                AttributeError, OverflowError, RecursionError) as exc:
             raise PublishError(f"{store.public_url(key)} is not a build manifest "
                                f"({type(exc).__name__}); republish it with "
                                "`release-bot publish`") from None
