@@ -31,8 +31,9 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import NamedTuple
+
+from tests.harness.closing import ClosesOnExit
 
 _HEAD_LIMIT = 64 * 1024
 _REASONS = {
@@ -215,7 +216,7 @@ def _reset(sock: socket.socket) -> None:
         sock.close()
 
 
-class FaultProxy:
+class FaultProxy(ClosesOnExit):
     """Loopback HTTP/1.1 forwarder with fault injection; thread-safe."""
 
     def __init__(self, target_host: str, target_port: int, *, host: str = "127.0.0.1") -> None:
@@ -451,14 +452,3 @@ class FaultProxy:
                 c.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 c.close()
-
-    def __enter__(self) -> FaultProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

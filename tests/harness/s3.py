@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import requests
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
+
+from tests.harness.closing import ClosesOnExit
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -63,7 +64,7 @@ def make_client(endpoint: str, **config: Any) -> S3Client:
     ).client("s3", endpoint_url=endpoint, config=cfg)
 
 
-class MotoS3:
+class MotoS3(ClosesOnExit):
     """moto's ThreadedMotoServer on 127.0.0.1:<free port>."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -104,14 +105,3 @@ class MotoS3:
         inner = getattr(self._server, "_server", None)
         if inner is not None:
             inner.server_close()
-
-    def __enter__(self) -> MotoS3:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -35,9 +35,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
+
+from tests.harness.closing import ClosesOnExit
 
 FaultKind = Literal["500", "429", "slow", "drop", "reset"]
 FAULT_KINDS: tuple[str, ...] = ("500", "429", "slow", "drop", "reset")
@@ -91,7 +92,7 @@ def _norm(path: str) -> str:
     return p if p.startswith("/") else "/" + p
 
 
-class UpstreamServer:
+class UpstreamServer(ClosesOnExit):
     """Thread-safe loopback HTTP server; see the module docstring."""
 
     def __init__(self, *, host: str = "127.0.0.1", slow_seconds: float = 2.0) -> None:
@@ -253,17 +254,6 @@ class UpstreamServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> UpstreamServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"UpstreamServer({self.url})"
