@@ -1,6 +1,10 @@
 # release-bot developer entry points.  `make help` lists the targets.
 #
-#   make test        venv + Docker engine + stack images + lint, then pytest (not e2e)
+#   make test-unit   venv, then the tests that need no Docker and no network (< 1 min)
+#   make test        venv + Docker engine + stack images + lint, then pytest (not e2e or
+#                    workflows)
+#   make test-workflows  same set-up, then the workflows under act (pytest -m workflows)
+#   make test-lowest the no-Docker tests on the lowest versions pyproject.toml admits
 #   make e2e         same set-up, then pytest -m e2e (long real builds)
 #   make run         same set-up, then `release-bot run $(RUN_ARGS)`
 #
@@ -30,10 +34,11 @@ WORKFLOWS   = $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
 phase = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv engine stack-images lint test e2e run clean distclean
+.PHONY: help venv engine stack-images lint test test-unit test-workflows test-lowest e2e run \
+        clean distclean
 
 help:
-	@echo "targets: venv engine stack-images lint test e2e run clean distclean"
+	@echo "targets: venv engine stack-images lint test test-unit test-workflows test-lowest e2e run clean distclean"
 	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  RUN_CONFIG=versions.toml  VENV=$(VENV)  PYTHON=$(PYTHON)"
 
 # ---------------------------------------------------------------- venv
@@ -89,8 +94,8 @@ lint: venv
 	$(call phase,lint: actionlint + zizmor)
 	@if [ -n "$(WORKFLOWS)" ]; then \
 	  echo "$(VENV)/bin/actionlint $(WORKFLOWS)"; "$(VENV)/bin/actionlint" $(WORKFLOWS) && \
-	  echo "$(VENV)/bin/zizmor --offline .github/workflows" && \
-	  "$(VENV)/bin/zizmor" --offline .github/workflows; \
+	  echo "$(VENV)/bin/zizmor --offline .github/workflows action.yml" && \
+	  "$(VENV)/bin/zizmor" --offline .github/workflows action.yml; \
 	else echo "no workflows under .github/workflows; skipped"; fi
 
 # ---------------------------------------------------------------- tests / run
@@ -98,6 +103,18 @@ lint: venv
 test: venv engine stack-images lint
 	$(call phase,pytest)
 	"$(VENV)/bin/pytest" $(PYTEST_ARGS)
+
+test-unit: venv
+	$(call phase,pytest: no Docker, no network)
+	"$(VENV)/bin/pytest" -m "not docker and not e2e and not workflows" $(PYTEST_ARGS)
+
+test-workflows: venv engine stack-images
+	$(call phase,pytest -m workflows: the workflows under act)
+	"$(VENV)/bin/pytest" -m workflows $(PYTEST_ARGS)
+
+test-lowest:
+	$(call phase,the no-Docker tests on the lowest dependency versions)
+	tests/lowest/run.sh
 
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)

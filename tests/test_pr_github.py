@@ -402,6 +402,17 @@ def test_github_failing_for_good_is_exit_7_with_one_line(world: World) -> None:
     assert world.pulls() == []
 
 
+def test_github_token_not_allowed_to_open_prs_names_the_repository_setting(
+        world: World) -> None:
+    world.fake.inject("POST", r"/pulls$", "actions-may-not-open-prs", times=1)
+    result = world.pr()
+    assert result.code == 7, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "403" in line]
+    assert "Allow GitHub Actions to create and approve pull requests" in line
+    assert "needs contents: write" not in line  # not the missing-scope advice
+    assert world.pulls() == []
+
+
 def test_an_unknown_repository_is_exit_7_naming_the_fix(world: World) -> None:
     env = {**world.env, "GITHUB_REPOSITORY": "acme/nope"}
     result = run_cli(["pr"], env=env, cwd=world.tmp)

@@ -28,6 +28,7 @@ from bot.run.runner import take_from_store
 from bot.store import LocalStore
 from bot.store.layout import Index, IndexEntry
 from bot.store.publish import collect_artifacts, publish
+from bot.versions import Version
 from tests.builtartifacts import index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
@@ -100,6 +101,21 @@ def test_plan_filters_and_refuses_missing_requirements(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"mono 6\.14\.1 \(s1\) is needed .* neither "
                                          "published nor built"):
         plan_run(config, Index(), components=["xsp"])
+
+
+def test_plan_carries_a_dispatched_version_and_its_pin_and_force(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, component("mono", "6.14.1")
+                                      + component("xsp", "4.7.1", requires='"mono"')))
+    index = published(("mono", "6.14.1", "s1"), ("xsp", "4.7.1", "s1"))
+    pin = "b" * 64
+    plan = plan_run(config, index, components=["xsp"], stacks=["s1"],
+                    version=Version.parse("4.8.0"), sha256=pin)
+    (run,) = plan.stacks
+    assert run.builds == (Target("xsp", "4.8.0", "s1", pin),)
+    assert run.fetch == (Target("mono", "6.14.1", "s1"),)
+    assert plan_run(config, index, stacks=["s1"]).empty
+    forced = plan_run(config, index, stacks=["s1"], force=True)
+    assert forced.builds == (Target("mono", "6.14.1", "s1"), Target("xsp", "4.7.1", "s1"))
 
 
 def test_plan_names_components_no_check_covers(tmp_path: Path) -> None:

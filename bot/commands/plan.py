@@ -17,8 +17,18 @@ from bot.commands.override import override_pin
 from bot.errors import UsageError
 from bot.report import Table
 from bot.store.layout import read_index
-from bot.store.unpublished import plan_unpublished
+from bot.store.unpublished import PlanEntry, plan_unpublished
 from bot.versions import Version
+
+# The GitHub-hosted runner a stack's build job runs on.
+RUNNER = "ubuntu-24.04"
+
+
+def stack_matrix(entries: list[PlanEntry]) -> dict[str, list[dict[str, str]]]:
+    """One build job per stack with something to build: it builds that stack's entries in
+    dependency order and smoke-tests them (`release-bot run --stack S --out DIR`)."""
+    stacks = dict.fromkeys(e.stack for e in entries)
+    return {"include": [{"stack": stack, "runs-on": RUNNER} for stack in stacks]}
 
 
 def _version(components: tuple[str, ...], text: str | None) -> Version | None:
@@ -54,7 +64,8 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
 
     Unpinned components are shown with a warning and left out of the matrix: they cannot
     be built until `release-bot pin` records their sha256. The matrix is also the step
-    output `matrix` (with `count`) in GitHub Actions, and the table the step summary.
+    output `matrix` (with `count`) in GitHub Actions, with `stacks`, one build job per stack
+    (`{"include": [{stack, runs-on}]}`), and the table the step summary.
     """
     config = app.config
     version = _version(components, version_text)
@@ -71,6 +82,7 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
     matrix = json.dumps({"include": [e.matrix_row() for e in buildable]})
     app.reporter.output("matrix", matrix)
     app.reporter.output("count", str(len(buildable)))
+    app.reporter.output("stacks", json.dumps(stack_matrix(buildable)))
     for e in entries:
         if not e.pinned:
             app.reporter.warning(f"{e.component} {e.version} ({e.stack}) is not published "

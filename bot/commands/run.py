@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import click
 
 from bot.app import App
-from bot.commands.options import store_option
+from bot.commands.options import parse_version, sha256_option, store_option, version_option
+from bot.commands.override import override_pin
 from bot.errors import UsageError
 from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
 from bot.report import Table
@@ -29,7 +31,8 @@ def _announcer(app: App) -> Announcer:
     return FileAnnouncer(app.settings.dist_dir / NOTES_FILE)
 
 
-def _report(app: App, outcome: RunOutcome) -> None:
+def _report(app: App, outcome: RunOutcome, out_dir: Path | None) -> None:
+    kept = f"kept in {out_dir}" if out_dir is not None else "not published"
     rows = []
     for stack in outcome.stacks:
         published = {s.artifact.key: s.action.value for s in
@@ -39,7 +42,7 @@ def _report(app: App, outcome: RunOutcome) -> None:
         for m in stack.built:
             key = f"{m.stack}/{m.component}-{m.version}.tar.gz"
             rows.append([m.component, m.version, m.stack, m.sha256[:12] + "…", smoke,
-                         published.get(key, "not published")])
+                         published.get(key, kept if stack.passed else "not published")])
         if stack.failure is not None:
             rows.append(["-", "-", stack.stack, "-", smoke, f"failed: {stack.failure}"])
     app.reporter.table(Table("release-bot run", ["component", "version", "stack", "sha256",
@@ -65,11 +68,20 @@ def _report(app: App, outcome: RunOutcome) -> None:
               help="CPUs for each build [default: all of this machine].")
 @click.option("--ready-timeout", type=click.FloatRange(min=1.0), default=DEFAULT_READY_TIMEOUT,
               show_default=True, help="Seconds a smoke check may take.")
+@version_option("Build version V of the one --component instead of versions.toml's "
+                "(with --sha256 HEX unless V is the pinned version), as `plan` does.")
+@sha256_option()
+@click.option("--force", is_flag=True,
+              help="Rebuild what is published too (with --out: for `publish --force`).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Build and smoke-test only: copy what passed (artifacts, "
+              "smoke/<stack>.json) into DIR; publish and announce nothing.")
 @click.option("--plan", "show_plan", is_flag=True, help="Print the plan and exit.")
 @click.pass_obj
 def command(app: App, store_url: str | None, stacks: tuple[str, ...],
             components: tuple[str, ...], runtime_image: str | None, cpus: int | None,
-            ready_timeout: float, show_plan: bool) -> None:
+            ready_timeout: float, version_text: str | None, sha256: str | None, force: bool,
+            out_dir: Path | None, show_plan: bool) -> None:
     """Build what versions.toml has that the store does not publish, smoke-test it, publish
     what passed, then write the release notes: a GitHub Release when GITHUB_TOKEN and
     GITHUB_REPOSITORY are set, else dist/release-notes.md.
@@ -79,10 +91,20 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
     """
     started = time.monotonic()
     config = app.config
+    version = parse_version(version_text)
+    pin = None
+    if version is not None or sha256 is not None:
+        if len(set(components)) != 1:
+            raise UsageError("--version and --sha256 need exactly one --component")
+        pin = override_pin(config.component(components[0]), version, sha256)
+    if force and out_dir is None:
+        raise UsageError("--force replaces published artifacts: use it with --out (then "
+                         "`release-bot publish --force`), or `build` + `publish --force`")
     store = app.store(store_url)
     with app.reporter.phase("plan"):
         index, _ = read_index(store)
-        plan = plan_run(config, index, components or None, stacks or None)
+        plan = plan_run(config, index, components or None, stacks or None, version=version,
+                        sha256=pin, force=force)
     for entry in plan.unpinned:
         app.reporter.warning(f"{entry.component} {entry.version} ({entry.stack}) is not "
                              f"published and left out: {entry.note}", file=config.path)
@@ -115,7 +137,8 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
         runtime_image=runtime_image,
         cpus=ncpu,
         ready_timeout=ready_timeout,
+        out=out_dir,
     )
     outcome = execute(plan, deps)
-    _report(app, outcome)
+    _report(app, outcome, out_dir)
     raise_failures(outcome)

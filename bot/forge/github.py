@@ -53,9 +53,17 @@ def _detail(exc: GithubException) -> str:
     return "; ".join(p for p in parts if p)[:300]
 
 
-def _fix(status: int) -> str:
+# GitHub's 403 when the workflow token may not open pull requests (a repository setting).
+_ACTIONS_MAY_NOT_OPEN_PRS = "not permitted to create or approve pull requests"
+
+
+def _fix(status: int, detail: str = "") -> str:
     if status == 401:
         return "check GITHUB_TOKEN: GitHub rejected it"
+    if status == 403 and _ACTIONS_MAY_NOT_OPEN_PRS in detail:
+        return ("allow it under Settings > Actions > General > Workflow permissions > Allow "
+                "GitHub Actions to create and approve pull requests, or give the bot a GitHub "
+                "App or a personal access token")
     if status == 403:
         return "the token needs contents: write and pull-requests: write on the repository"
     if status == 404:
@@ -105,7 +113,8 @@ class GitHubForge:
                 wait = self._transient_wait(exc, attempt)
                 if wait is None:
                     raise GitHubApiError(
-                        f"GitHub {what} failed: {exc.status} {_detail(exc)} ({_fix(exc.status)})",
+                        f"GitHub {what} failed: {exc.status} {_detail(exc)} "
+                        f"({_fix(exc.status, _detail(exc))})",
                         exc.status, _detail(exc)) from None
                 reason = f"{exc.status} {_detail(exc)}"
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -17,6 +17,7 @@ from bot.errors import UsageError
 from bot.smoke.plan import CHECKS
 from bot.store.layout import Index
 from bot.store.unpublished import PlanEntry, plan_unpublished
+from bot.versions import Version
 
 # The components the smoke checks exercise (the samples need Mono; xsp serves a page).
 SMOKED = frozenset(c.needs for c in CHECKS)
@@ -27,6 +28,7 @@ class Target:
     component: str
     version: str
     stack: str
+    sha256: str | None = None  # the pin of a version override (`--version V --sha256 HEX`)
 
     def describe(self) -> str:
         return f"{self.component} {self.version} ({self.stack})"
@@ -70,15 +72,22 @@ class RunPlan:
 
 
 def plan_run(config: Config, index: Index, components: Sequence[str] | None = None,
-             stacks: Sequence[str] | None = None) -> RunPlan:
-    """What `run` does (pure). Unpinned components are left out (and listed)."""
-    entries = plan_unpublished(config, index, components, stacks)
+             stacks: Sequence[str] | None = None, *, version: Version | None = None,
+             sha256: str | None = None, force: bool = False) -> RunPlan:
+    """What `run` does (pure). Unpinned components are left out (and listed).
+
+    `version` (with `sha256`, its pin when versions.toml does not pin it) replaces the
+    version of the one component named; `force` plans published entries too."""
+    entries = plan_unpublished(config, index, components, stacks, version=version,
+                               override_pinned=sha256 is not None, force=force)
     unpinned = tuple(e for e in entries if not e.pinned)
     buildable = [e for e in entries if e.pinned]
     published = index.published()
+    pin = sha256 if version is not None else None
     runs: list[StackRun] = []
     for stack in config.stacks:
-        mine = [Target(e.component, e.version, stack) for e in buildable if e.stack == stack]
+        mine = [Target(e.component, e.version, stack, pin) for e in buildable
+                if e.stack == stack]
         if not mine:
             continue
         built = {t.component for t in mine}

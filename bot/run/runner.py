@@ -6,6 +6,10 @@ run's. A failure of one stack (a build, the checks) is a value: the other stacks
 stacks whose builds and checks all passed are published, and the run fails at the end
 (exit 4 for a build, 5 for the checks). Notes cover what the store publishes for the
 versions in versions.toml, with this run's smoke results.
+
+With `RunDeps.out` (`release-bot run --out DIR`, the build job of the GitHub Actions
+pipeline) nothing is published or announced: what each stack built and checked, with its
+smoke results, is copied into DIR for the publishing job.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from bot.smoke.runtime import has_xsp
 from bot.store.layout import artifact_key, checksum_line, manifest_key, read_index
 from bot.store.port import ArtifactStore
 from bot.store.publish import PublishResult, collect_artifacts, publish
+from bot.versions import Version
 
 if TYPE_CHECKING:
     import docker
@@ -68,6 +73,7 @@ class RunDeps:
     runtime_image: str | None = None  # prepared runtime instead of one made of the artifacts
     cpus: int = 1
     ready_timeout: float = 60.0
+    out: Path | None = None  # build and check only: what passed is copied here
 
 
 @dataclass
@@ -155,7 +161,9 @@ def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
                 reporter.info(f"took {target.describe()} from {deps.store.url}")
     try:
         for target in run.builds:
-            plan = plan_build(deps.config, target.component, run.stack, cpus=deps.cpus)
+            plan = plan_build(deps.config, target.component, run.stack,
+                              Version.parse(target.version) if target.sha256 else None,
+                              cpus=deps.cpus, sha256=target.sha256)
             with reporter.phase(f"build {target.describe()}"):
                 result = deps.builder().build(plan, directory)
             outcome.built.append(result.manifest)
@@ -163,6 +171,10 @@ def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
     except (BuildError, UpstreamError) as exc:
         reporter.error(f"{run.stack}: {exc.message}")
         outcome.failure = exc
+        if deps.out is not None:  # the failed build's log, for the job to keep
+            (deps.out / "failed").mkdir(parents=True, exist_ok=True)
+            for log in directory.glob("*.failed.log"):
+                shutil.copy2(log, deps.out / "failed" / log.name)
         return outcome
     if run.smoke:
         with reporter.phase(f"{run.stack}: smoke tests"):
@@ -174,7 +186,9 @@ def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
                                           run_id)
             except SmokeError as exc:  # the runtime image itself: every check fails
                 outcome.smoke = [SmokeResult("runtime", False, 0.0, detail=exc.message)]
-    if outcome.passed:
+    if outcome.passed and deps.out is not None:
+        keep_for_publishing(deps.out, run.stack, directory, outcome)
+    elif outcome.passed:
         for target in run.unchecked:
             reporter.warning(f"no smoke checks for {target.component}: the sample apps need "
                              f"Mono; {target.describe()} is published unchecked")
@@ -186,6 +200,22 @@ def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
         reporter.error(f"{run.stack}: not published, smoke checks failed: "
                        + "; ".join(f"{r.name}: {r.detail}" for r in failed))
     return outcome
+
+
+def keep_for_publishing(out: Path, stack: str, directory: Path, outcome: StackOutcome
+                        ) -> None:
+    """Copy what `outcome` built (tarball, checksum, manifest) and its smoke results, as
+    `smoke/<stack>.json`, into `out`: what the publishing job publishes and announces."""
+    out.mkdir(parents=True, exist_ok=True)
+    for m in outcome.built:
+        name = artifact_name(m.component, m.version, m.stack)
+        for file in (name, f"{name}.sha256",
+                     manifest_name(m.component, m.version, m.stack)):
+            shutil.copy2(directory / file, out / file)
+    if outcome.smoke:
+        (out / "smoke").mkdir(exist_ok=True)
+        write_atomic(out / "smoke" / f"{stack}.json",
+                     json.dumps(smoke_to_json(stack, outcome.smoke), indent=2) + "\n")
 
 
 def announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
@@ -228,7 +258,7 @@ def execute(plan: RunPlan, deps: RunDeps) -> RunOutcome:
     if results:
         deps.smoke_results.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(deps.smoke_results, json.dumps(results, indent=2) + "\n")
-    if any(o.published for o in outcome.stacks):
+    if deps.out is None and any(o.published for o in outcome.stacks):
         with deps.reporter.phase("release notes"):
             outcome.notes, outcome.announced = announce(deps, plan, outcome.stacks)
     return outcome

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Build the local "stack" images used by the tests, without any registry:
 #
-#   debootstrap --variant=minbase bookworm <rootfs> http://deb.debian.org/debian
+#   debootstrap --variant=minbase bookworm <rootfs> [$DEBIAN_MIRROR]
 #   tar -C <rootfs> -c . | docker import - <tag>
+#
+# The mirror is debootstrap's own default unless DEBIAN_MIRROR names one; the image's apt
+# sources are this machine's own (when it runs the same suite), else debootstrap's.
+# Runs as root, or as a user with sudo (GitHub's runners): only debootstrap and the rootfs
+# need root; docker needs the user in the docker group.
 #
 # Tags (one import, tagged twice):
 #   release-bot-test/bookworm:build   minbase + ca-certificates
@@ -17,11 +22,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
 SUITE="${STACK_SUITE:-bookworm}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+MIRROR="${DEBIAN_MIRROR:-}"
 BUILD_TAG="release-bot-test/${SUITE}:build"
 RUN_TAG="release-bot-test/${SUITE}:run"
 # Bump when the recipe below changes so old images are rebuilt.
-STACK_VERSION="1"
+STACK_VERSION="2"
 LABEL="org.release-bot.stack-version"
 
 log() { printf 'make-stack-images: %s\n' "$*" >&2; }
@@ -44,7 +49,8 @@ fi
 
 # Serialise concurrent builders (make + pytest fixture, parallel CI jobs).
 lock="${TMPDIR:-/tmp}/release-bot-stack-images.lock"
-exec 9>"$lock"
+# (another user's lock file can still be read-locked)
+{ exec 9>>"$lock"; } 2>/dev/null || exec 9<"$lock"
 if command -v flock >/dev/null 2>&1; then
     flock -w 900 9 || die "timed out waiting for $lock"
     if [[ "${STACK_FORCE:-0}" != 1 ]] && both_current; then
@@ -53,17 +59,25 @@ if command -v flock >/dev/null 2>&1; then
     fi
 fi
 
-[[ "$(id -u)" -eq 0 ]] || die "debootstrap needs root; run as root (or: sudo $0)"
+# root for debootstrap, apt-get and the rootfs: ourselves, else sudo without a password
+if [[ "$(id -u)" -eq 0 ]]; then
+    as_root() { "$@"; }
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root() { sudo -n "$@"; }
+else
+    die "debootstrap needs root: run as root, or as a user with passwordless sudo"
+fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing; install it (apt-get install debootstrap)"
     export DEBIAN_FRONTEND=noninteractive
     if ! apt-cache policy debootstrap 2>/dev/null | grep -q 'Candidate: [0-9]'; then
         log "apt-get update"
-        apt-get update -qq
+        as_root apt-get update -qq
     fi
     log "apt-get install debootstrap"
-    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
 
 workdir="$(mktemp -d "${TMPDIR:-/var/tmp}/release-bot-stack.XXXXXX")"
@@ -74,16 +88,16 @@ cleanup() {
     local m
     if [[ -r /proc/mounts ]]; then
         awk -v p="$workdir/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
-            while read -r m; do umount -l "$m" 2>/dev/null || true; done
+            while read -r m; do as_root umount -l "$m" 2>/dev/null || true; done
     fi
-    rm -rf --one-file-system "$workdir"
+    as_root rm -rf --one-file-system "$workdir"
 }
 trap cleanup EXIT
 
-log "debootstrap --variant=minbase $SUITE (mirror $MIRROR)"
+log "debootstrap --variant=minbase $SUITE (mirror: ${MIRROR:-the default of debootstrap})"
 start=$SECONDS
-if ! debootstrap --variant=minbase --include=ca-certificates \
-        "$SUITE" "$rootfs" "$MIRROR" >"$workdir/debootstrap.log" 2>&1; then
+if ! as_root "$(command -v debootstrap)" --variant=minbase --include=ca-certificates \
+        "$SUITE" "$rootfs" ${MIRROR:+"$MIRROR"} >"$workdir/debootstrap.log" 2>&1; then
     tail -n 30 "$workdir/debootstrap.log" >&2
     [[ -f "$rootfs/debootstrap/debootstrap.log" ]] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
     die "debootstrap failed"
@@ -91,16 +105,21 @@ fi
 log "debootstrap took $((SECONDS - start))s"
 
 # Slim down: apt caches and lists (containers run apt-get update themselves).
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
+as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
        "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/* "$rootfs"/debootstrap
 # Docker provides these at run time.
-: >"$rootfs/etc/hostname"
-rm -f "$rootfs/etc/resolv.conf"
-printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
-    "$MIRROR" "$SUITE" "$MIRROR" "$SUITE" "$SUITE" >"$rootfs/etc/apt/sources.list"
+as_root truncate -s 0 "$rootfs/etc/hostname"
+as_root rm -f "$rootfs/etc/resolv.conf"
+# apt sources: this machine's own when it runs the same suite (updates and security
+# included), else the one debootstrap wrote for its mirror.
+if [[ -z "$MIRROR" && -r /etc/os-release ]] && grep -qx "VERSION_CODENAME=$SUITE" /etc/os-release; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [[ -f "$f" ]] && grep -qs "debian" "$f" && as_root cp "$f" "$rootfs$f"
+    done
+fi
 
 log "docker import -> $BUILD_TAG"
-tar --numeric-owner -C "$rootfs" -c . | docker import \
+as_root tar --numeric-owner -C "$rootfs" -c . | docker import \
     --change "LABEL $LABEL=$STACK_VERSION" \
     --change "LABEL org.release-bot.stack-suite=$SUITE" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

@@ -36,7 +36,11 @@ PRIMARY_MESSAGE = (
     "API rate limit exceeded for user ID {uid}. If you reach out to GitHub Support for help, "
     "please include the request ID {rid} and timestamp {ts}."
 )
-FAULT_KINDS = ("500", "502", "503", "404", "secondary-rate-limit", "rate-limit", "slow")
+FAULT_KINDS = ("500", "502", "503", "404", "secondary-rate-limit", "rate-limit", "slow",
+               "actions-may-not-open-prs")
+# GitHub's answer to GITHUB_TOKEN opening a pull request when the repository's "Allow GitHub
+# Actions to create and approve pull requests" setting is off.
+ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
 GREEDY_PARAMS = {"ref", "path", "branch"}
 NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id"}
 
@@ -299,6 +303,7 @@ class FakeGitHub:
         """Make the next ``times`` matching requests fail (or be slow) in the given way.
 
         kind: "500" | "502" | "503" | "404" | "secondary-rate-limit" (403 + retry-after) |
+        "actions-may-not-open-prs" (403: the repository setting for GITHUB_TOKEN is off) |
         "rate-limit" (primary: 403, x-ratelimit-remaining 0, reset in ``seconds``) |
         "slow" (sleep ``seconds`` then answer normally). ``method`` may be "*".
         """
@@ -784,6 +789,9 @@ class FakeGitHub:
             )
         if fault.kind == "404":
             return Response(404, ApiError(404, "Not Found").body(), headers)
+        if fault.kind == "actions-may-not-open-prs":
+            return Response(403, {"message": ACTIONS_PR_MESSAGE, "documentation_url": DOCS,
+                                  "status": "403"}, headers)
         if fault.kind == "secondary-rate-limit":
             headers["retry-after"] = str(max(1, round(fault.seconds)))
             msg = SECONDARY_MESSAGE.format(rid=rid.upper())
