@@ -9,6 +9,7 @@ images are tagged for a suite of their own and removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -72,10 +73,8 @@ def runner_user() -> Iterator[Path]:
         shutil.rmtree(bin_dir)
         client = hdocker.make_client()
         for tag in (f"release-bot-test/{SUITE}:build", f"release-bot-test/{SUITE}:run"):
-            try:
+            with contextlib.suppress(docker.errors.ImageNotFound):
                 client.images.remove(tag, force=True)
-            except docker.errors.ImageNotFound:
-                pass
         client.close()
 
 

@@ -121,7 +121,7 @@ def test_each_secret_reaches_only_the_job_that_uses_it() -> None:
 def test_workflows_and_action_name_no_component() -> None:
     """The order of builds comes from `requires`, computed by `plan`: nothing downstream
     knows the components' names."""
-    texts = {**{n: t for n, t in readme_workflows().items()},
+    texts = {**dict(readme_workflows().items()),
              "action.yml": (ROOT / "action.yml").read_text()}
     for name, text in texts.items():
         code = "\n".join(line.split(" #")[0] for line in text.splitlines()

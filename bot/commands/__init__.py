@@ -19,9 +19,10 @@ from bot.commands import (
     release,
     run,
     smoke,
+    verify,
 )
 
 COMMANDS: list[click.Command] = [check.command, pin.command, poll.command, pr.command,
                                  build.command, plan.command, publish.command, smoke.command,
-                                 notes.command, release.command, run.command]
+                                 notes.command, release.command, run.command, verify.command]
 ORDER = tuple(str(c.name) for c in COMMANDS)

@@ -1,0 +1,10 @@
+"""`release-bot verify`: prove that what a store's index.json lists is what a buildpack gets.
+
+Layout: `reader` (public URLs read anonymously and streamed: http(s) through one plain
+`requests` session with urllib3 retries, file:// from disk), `checks` (pure: what each
+download, sidecar and manifest says against the index entry), `runner` (read the index,
+check every entry on a bounded pool, collect the results).
+
+It is read-only by construction: it is handed the store's naming (`url`, `public_url`) and
+an HTTP reader, never the store's write operations.
+"""

@@ -1,0 +1,344 @@
+"""The pipeline as a buildpack repository runs it: the README's consumer workflows, verbatim,
+under act, against the fake GitHub, moto S3 and loopback upstreams.
+
+The buildpack repository is a throwaway git repository: its versions.toml names two generated
+autotools projects shaped like Mono and XSP (`xsp` requires `mono` and is built against it),
+for two stacks. Every action the workflows name is a stand-in under tests/workflows/actions/
+(the artifact ones really move files between jobs); the bot's own action is this checkout.
+The stacks' run image is the test tier's Debian-Mono runtime, so the smoke checks really run
+(console, web on port 5000, an ASP.NET page) with the artifacts at /app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakegithub.server import FakeGitHub
+from tests.harness import docker as hdocker
+from tests.harness.s3 import MotoS3
+from tests.harness.upstream import UpstreamServer
+from tests.projects import addon_project, hello_project, make_tarball
+from tests.test_publish_s3 import make_public
+from tests.test_workflows import readme_workflows
+from tests.workflows.act import ActRun, run_act
+
+pytestmark = [pytest.mark.workflows, pytest.mark.docker]
+
+ROOT = Path(__file__).resolve().parents[2]
+OWNER, NAME = "acme", "buildpack"
+BOT_REF = "OWNER/release-bot@SHA"
+STACKS = ("stack-a", "stack-b")
+# planted: must show up in no log, artifact, release or job but the one that needs it
+AWS_SECRET = "planted-aws-secret-7f3a9c"
+GITHUB_TOKEN = "ghs_planted_token_51c2e8"
+
+
+def _hello(version: str) -> bytes:
+    # the FAIL_BUILD variable (set per stack in versions.toml) makes `make` fail
+    files = hello_project(version=version, make_hook='test -z "$$FAIL_BUILD"')
+    return make_tarball(files, f"mono-{version}")
+
+
+def _addon(version: str) -> bytes:
+    return make_tarball(addon_project(version=version), f"xsp-{version}")
+
+
+class Buildpack:
+    """The buildpack repository (a local git repository and its twin on the fake GitHub),
+    its bucket, the upstream, and act runs of its workflows."""
+
+    def __init__(self, root: Path, fake: FakeGitHub, upstream: UpstreamServer, s3: MotoS3,
+                 images: tuple[str, str], runtime: str, bucket: str, bot: Path) -> None:
+        self.root, self.fake, self.upstream, self.s3, self.bot = root, fake, upstream, s3, bot
+        self.images, self.runtime, self.bucket = images, runtime, bucket
+        self.repo = root / "repo"
+        self.runs = 0
+        self.run_image = dict.fromkeys(STACKS, runtime)
+        self.fail_build: set[str] = set()
+        self.versions: list[str] = []
+        self.sources: dict[tuple[str, str], bytes] = {}
+        self.publish_upstream("mono", "1.0")
+        self.publish_upstream("xsp", "2.0")
+        self.repo.mkdir()
+        workflows = self.repo / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        for name, text in readme_workflows().items():
+            (workflows / name).write_text(text)
+        (self.repo / "versions.toml").write_text(self.versions_toml("1.0"))
+        self.git("init", "-q", "-b", "main")
+        self.git("remote", "add", "origin", f"https://github.com/{OWNER}/{NAME}.git")
+        self.commit("buildpack")
+        files = {str(p.relative_to(self.repo)): p.read_bytes()
+                 for p in self.repo.rglob("*") if p.is_file() and ".git" not in p.parts}
+        fake.create_repo(OWNER, NAME, files=files)
+
+    # -- the upstream ----------------------------------------------------------------------
+    def publish_upstream(self, component: str, version: str) -> None:
+        data = _hello(version) if component == "mono" else _addon(version)
+        self.sources[(component, version)] = data
+        self.upstream.add(f"/{component}/{component}-{version}.tar.gz", data)
+        if component == "mono":
+            self.versions.append(version)
+            links = "".join(f'<a href="mono-{v}.tar.gz">mono-{v}.tar.gz</a>\n'
+                            for v in self.versions)
+            self.upstream.add("/mono/", f"<html><body><pre>\n{links}</pre></body></html>\n"
+                              .encode(), content_type="text/html")
+
+    def sha(self, component: str, version: str) -> str:
+        return hashlib.sha256(self.sources[(component, version)]).hexdigest()
+
+    def versions_toml(self, mono: str) -> str:
+        stacks = "".join(
+            f'[stacks.{s}]\nbuild-image = "{self.images[0]}"\nrun-image = "{self.run_image[s]}"'
+            "\n\n" for s in STACKS)
+        overrides = "".join(f'[components.mono.overrides.{s}]\nenv = {{ FAIL_BUILD = "1" }}\n\n'
+                            for s in sorted(self.fail_build))
+        return (f"{stacks}"
+                f'[components.mono]\nversion = "{mono}"\n'
+                f'source = "{self.upstream.url}/mono/mono-{{version}}.tar.gz"\n'
+                f'sha256 = "{self.sha("mono", mono)}"\n\n'
+                f'[[components.mono.upstream]]\ntype = "html-index"\n'
+                f'url = "{self.upstream.url}/mono/"\n'
+                "pattern = 'mono-(?P<version>[0-9.]+)\\.tar\\.gz'\n\n"
+                f"{overrides}"
+                f'[components.xsp]\nversion = "2.0"\n'
+                f'source = "{self.upstream.url}/xsp/xsp-{{version}}.tar.gz"\n'
+                f'sha256 = "{self.sha("xsp", "2.0")}"\nrequires = ["mono"]\n')
+
+    # -- the repository ----------------------------------------------------------------------
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", "-C", str(self.repo), "-c", "user.name=maintainer",
+                               "-c", "user.email=maintainer@example.invalid", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def write_versions(self, text: str) -> str:
+        """A maintainer's push of versions.toml to main, here and on the fake GitHub."""
+        (self.repo / "versions.toml").write_text(text)
+        self.fake.push(OWNER, NAME, "main", {"versions.toml": text}, "versions.toml")
+        return self.commit("versions.toml")
+
+    def merge(self, number: int) -> str:
+        """Merge the bot's pull request on the fake GitHub; main here follows."""
+        self.fake.merge_pull(OWNER, NAME, number)
+        text = self.fake.file_at(OWNER, NAME, "main", "versions.toml")
+        assert text is not None
+        (self.repo / "versions.toml").write_bytes(text)
+        return self.commit(f"Merge pull request #{number}")
+
+    # -- act -------------------------------------------------------------------------------
+    def act(self, workflow: str, event: str, payload: dict[str, Any] | None = None, *,
+            aws: bool = True) -> ActRun:
+        self.runs += 1
+        env = {
+            "GITHUB_API_URL": self.fake.url,
+            "AWS_ENDPOINT_URL": self.s3.env["AWS_ENDPOINT_URL"],
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "DOCKER_HOST": hdocker.docker_base_url(),
+            "RELEASE_BOT_ACT_PYTHON": sys.executable,
+        }
+        variables = {"RELEASE_BOT_STORE": f"s3://{self.bucket}/buildpack"}
+        secrets = {"GITHUB_TOKEN": GITHUB_TOKEN}
+        if aws:
+            variables["AWS_REGION"] = self.s3.env["AWS_REGION"]
+            secrets |= {"AWS_ACCESS_KEY_ID": self.s3.env["AWS_ACCESS_KEY_ID"],
+                        "AWS_SECRET_ACCESS_KEY": AWS_SECRET}
+        run = run_act(self.repo, f".github/workflows/{workflow}", event, payload=payload,
+                      env=env, secrets=secrets, variables=variables, bot_ref=BOT_REF,
+                      bot_dir=self.bot, artifacts=self.root / "artifacts",
+                      run_id=str(self.runs))
+        (self.root / f"act-{self.runs}-{workflow}.log").write_text(run.log)
+        return run
+
+    def push_event(self, sha: str) -> dict[str, Any]:
+        return {"ref": "refs/heads/main", "after": sha,
+                "repository": {"full_name": f"{OWNER}/{NAME}", "default_branch": "main"}}
+
+    # -- what landed -------------------------------------------------------------------------
+    def index(self) -> dict[str, Any] | None:
+        client = self.s3.client()
+        try:
+            body = client.get_object(Bucket=self.bucket, Key="buildpack/index.json")["Body"]
+        except client.exceptions.NoSuchKey:
+            return None
+        data: dict[str, Any] = json.loads(body.read())
+        return data
+
+    def keys(self) -> list[str]:
+        listed = self.s3.client().list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return sorted(o["Key"] for o in listed)
+
+    def releases(self) -> list[dict[str, Any]]:
+        return self.fake.releases(OWNER, NAME)
+
+    def pulls(self, state: str = "all") -> list[dict[str, Any]]:
+        return self.fake.pulls(OWNER, NAME, state)
+
+
+@pytest.fixture(scope="module")
+def bot_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout as `uses: OWNER/release-bot@SHA` would fetch it: the files git tracks
+    (or would), without .venv, caches and .git, which act copies for every step."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], check=True, capture_output=True).stdout
+    dest = tmp_path_factory.mktemp("release-bot")
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+@pytest.fixture
+def buildpack(tmp_path: Path, fake_github: FakeGitHub, upstream: UpstreamServer, s3: MotoS3,
+              stack_images: tuple[str, str], debian_runtime: str, bot_checkout: Path
+              ) -> Iterator[Buildpack]:
+    bucket = make_public(s3, s3.make_bucket(f"bp-{os.urandom(4).hex()}"))
+    yield Buildpack(tmp_path, fake_github, upstream, s3, stack_images, debian_runtime, bucket,
+                    bot_checkout)
+
+
+def assert_ok(run: ActRun, *jobs: str) -> None:
+    for job in jobs:
+        assert run.jobs.get(job) == "success", (
+            f"job {job}: {run.jobs.get(job)} (jobs: {run.jobs})\n{run.log[-8000:]}")
+
+
+# -- poll -> one pull request -----------------------------------------------------------------
+def test_scheduled_poll_keeps_exactly_one_pull_request(buildpack: Buildpack) -> None:
+    buildpack.publish_upstream("mono", "1.1")
+    first = buildpack.act("poll.yml", "schedule", {"schedule": "17 */6 * * *"})
+    assert first.returncode == 0, first.log[-8000:]
+    (pull,) = buildpack.pulls()
+    branch = pull["head_ref"]
+    text = buildpack.fake.file_at(OWNER, NAME, branch, "versions.toml")
+    assert text is not None
+    assert text.decode() == buildpack.versions_toml("1.1")  # exactly version and sha256
+    # the fallback to GITHUB_TOKEN is said on the run
+    assert "pull requests opened with GITHUB_TOKEN" in first.log
+
+    writes = buildpack.fake.writes
+    again = buildpack.act("poll.yml", "schedule", {"schedule": "17 */6 * * *"})
+    assert again.returncode == 0, again.log[-8000:]
+    assert len(buildpack.pulls()) == 1 and buildpack.fake.writes == writes
+
+    buildpack.publish_upstream("mono", "1.2")
+    newer = buildpack.act("poll.yml", "schedule", {"schedule": "17 */6 * * *"})
+    assert newer.returncode == 0, newer.log[-8000:]
+    (updated,) = buildpack.pulls()
+    assert updated["number"] == pull["number"] and updated["state"] == "open"
+    text = buildpack.fake.file_at(OWNER, NAME, branch, "versions.toml")
+    assert text is not None and text.decode() == buildpack.versions_toml("1.2")
+
+
+# -- merge -> build, smoke, publish, release ---------------------------------------------------
+def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
+        buildpack: Buildpack) -> None:
+    run = buildpack.act("build.yml", "push", buildpack.push_event(buildpack.git(
+        "rev-parse", "HEAD")))
+    assert run.returncode == 0, run.log[-8000:]
+    assert_ok(run, "plan", "build (stack-a)", "build (stack-b)", "publish", "release")
+
+    index = buildpack.index()
+    assert index is not None
+    entries = {(e["component"], e["version"], e["stack"]): e for e in index["artifacts"]}
+    assert set(entries) == {(c, v, s) for c, v in (("mono", "1.0"), ("xsp", "2.0"))
+                            for s in STACKS}
+    # xsp was built against the Mono of the same job, in dependency order
+    for stack in STACKS:
+        lines = run.lines(f"build ({stack})")
+        built = [i for i, line in enumerate(lines) if "build mono 1.0" in line
+                 or "build xsp 2.0" in line]
+        assert built and "mono" in lines[built[0]], lines[-40:]
+    (release,) = buildpack.releases()
+    for entry in entries.values():
+        assert entry["url"] in release["body"] and entry["sha256"] in release["body"]
+    for check in ("console", "web", "xsp"):
+        assert check in release["body"]
+    assert "failed" not in release["body"].lower()
+
+    # nothing leaked: the planted secrets are in no log, artifact, object or release
+    stored = b"".join(buildpack.s3.client().get_object(Bucket=buildpack.bucket, Key=k)[
+        "Body"].read() for k in buildpack)
+    moved = b"".join(p.read_bytes() for p in (buildpack.root / "artifacts").rglob("*")
+                     if p.is_file())
+    for secret in (AWS_SECRET, GITHUB_TOKEN):
+        assert secret not in run.log
+        assert secret.encode() not in stored + moved
+        assert secret not in json.dumps(buildpack.releases(), default=str)
+    # ... and in the environment of no job but the one that needs it
+    # ... in the environment of no job: each reaches only the step of the one job that
+    # uses it (the stand-ins record the job environment at each of their steps)
+    envs = run.calls("env")
+    assert {e["job"] for e in envs} == {"plan", "build", "publish", "release"}
+    for record in envs:
+        text = json.dumps(record["env"])
+        assert AWS_SECRET not in text and GITHUB_TOKEN not in text, record["job"]
+    aws_calls = run.calls("configure-aws-credentials")
+    assert aws_calls and {c.get("job") for c in aws_calls} == {"publish"}, aws_calls
+
+    second = buildpack.act("build.yml", "push", buildpack.push_event(buildpack.commit(
+        "an unrelated commit")))
+    assert second.returncode == 0, second.log[-8000:]
+    assert_ok(second, "plan")
+    assert second.jobs.get("build (stack-a)") in (None, "skipped")
+    assert len(buildpack.releases()) == 1
+    assert buildpack.index() == index
+
+
+def test_a_dry_run_dispatch_needs_no_aws_and_writes_nothing(buildpack: Buildpack) -> None:
+    buildpack.publish_upstream("mono", "1.1")
+    run = buildpack.act("build.yml", "workflow_dispatch", {"inputs": {
+        "component": "mono", "version": "1.1", "sha256": buildpack.sha("mono", "1.1"),
+        "stacks": "stack-a", "force": "false", "dry-run": "true"}}, aws=False)
+    assert run.returncode == 0, run.log[-8000:]
+    assert_ok(run, "plan", "build (stack-a)", "release")
+    assert run.jobs.get("build (stack-b)") is None
+    assert run.jobs.get("publish") in (None, "skipped")
+    assert buildpack.keys() == []
+    assert buildpack.releases() == []
+    assert "mono 1.1" in run.lines("build (stack-a)")[-1] or any(
+        "mono-1.1-stack-a.tar.gz" in line for line in run.lines("release"))
+
+
+def test_a_failed_stack_stops_only_itself(buildpack: Buildpack) -> None:
+    buildpack.fail_build.add("stack-b")
+    sha = buildpack.write_versions(buildpack.versions_toml("1.0"))
+    run = buildpack.act("build.yml", "push", buildpack.push_event(sha))
+    assert run.returncode != 0
+    assert run.jobs["build (stack-b)"] == "failure"
+    assert_ok(run, "plan", "build (stack-a)", "publish", "release")
+    index = buildpack.index()
+    assert index is not None
+    assert {e["stack"] for e in index["artifacts"]} == {"stack-a"}
+    errors = [line for line in run.lines("build (stack-b)") if "::error" in line]
+    assert any("stack-b" in line for line in errors), errors
+    (release,) = buildpack.releases()
+    assert "stack-b" not in release["body"]
+
+
+def test_a_failing_smoke_test_publishes_nothing(buildpack: Buildpack) -> None:
+    buildpack.run_image = dict.fromkeys(STACKS, buildpack.images[1])  # no Mono to run on
+    sha = buildpack.write_versions(buildpack.versions_toml("1.0"))
+    run = buildpack.act("build.yml", "push", buildpack.push_event(sha))
+    assert run.returncode != 0
+    assert run.jobs["build (stack-a)"] == run.jobs["build (stack-b)"] == "failure"
+    assert run.jobs.get("release") in (None, "skipped")
+    assert buildpack.keys() == []
+    assert buildpack.releases() == []
