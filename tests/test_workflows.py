@@ -9,6 +9,7 @@ pins and the inputs/outputs of every action are checked in tests/test_action_con
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -182,3 +183,26 @@ def test_hadolint_is_clean() -> None:
     proc = subprocess.run([linter("hadolint"), *map(str, dockerfiles)], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# What each S3 call of the store needs in IAM (S3's "actions" for its operations).
+IAM_ACTION = {
+    "put_object": "s3:PutObject", "create_multipart_upload": "s3:PutObject",
+    "upload_part": "s3:PutObject", "complete_multipart_upload": "s3:PutObject",
+    "abort_multipart_upload": "s3:AbortMultipartUpload", "delete_object": "s3:DeleteObject",
+    "get_object": "s3:GetObject", "head_object": "s3:GetObject",
+    "list_objects_v2": "s3:ListBucket",
+}
+
+
+def test_the_readmes_iam_policy_allows_every_call_the_store_makes() -> None:
+    calls = set(re.findall(r"self\.client\.([a-z_0-9]+)\(",
+                           (ROOT / "bot" / "store" / "s3.py").read_text()))
+    unknown = calls - set(IAM_ACTION)
+    assert not unknown, f"map the store's new S3 calls to IAM actions here: {unknown}"
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```json\n(\{\"Version\": \"2012-10-17\".*?)```", text, re.DOTALL)
+    assert block is not None, "the README shows no IAM policy"
+    allowed = {a for st in json.loads(block.group(1))["Statement"] for a in st["Action"]}
+    missing = {IAM_ACTION[c] for c in calls} - allowed
+    assert not missing, f"the README's IAM policy lacks {sorted(missing)}"
