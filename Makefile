@@ -114,7 +114,7 @@ test-workflows: venv engine stack-images
 
 test-lowest:
 	$(call phase,the no-Docker tests on the lowest dependency versions)
-	tests/lowest/run.sh
+	PYTHON="$(PYTHON)" tests/lowest/run.sh $(PYTEST_ARGS)
 
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)

@@ -170,12 +170,13 @@ class App:
         """Builds in clean containers on the Docker engine (`build` and `run`)."""
         from bot.build.container import DockerRuntime
         from bot.build.images import ensure_builder_image
-        from bot.build.runner import Builder
+        from bot.build.runner import Builder, docker_base_image
 
         return Builder(
             cache=self.source_cache,
             runtime=DockerRuntime(self.docker),
             images=lambda base, on_line: ensure_builder_image(self.docker, base, on_line),
+            base_images=lambda ref: docker_base_image(self.docker, ref),
             reporter=self.reporter,
             recipe_root=self.settings.config_path.resolve().parent,
             secrets=self.settings.secrets,

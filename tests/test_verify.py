@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import pytest
 
 from bot.app import App
+from bot.build.manifest import BaseImage
 from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.layout import INDEX_KEY, Index, IndexEntry, render_index
 from bot.store.publish import collect_artifacts, publish
-from bot.verify.checks import BASE_DIGEST_FIELD
 from bot.verify.reader import PublicReader, make_session
 from bot.verify.runner import verify_store
 from tests.builtartifacts import Built, make_artifact
@@ -127,14 +127,11 @@ def errors(result: CliResult) -> list[str]:
 
 
 def _build(out: Path) -> dict[str, Built]:
-    built = {MONO24: make_artifact(out, "mono", "6.14.1", "heroku-24", size=40_000),
-             MONO22: make_artifact(out, "mono", "6.14.1", "heroku-22", size=40_000),
-             XSP24: make_artifact(out, "xsp", "4.7.1", "heroku-24", size=5000)}
-    # a build that records its builder's base image digest (older manifests do not)
-    manifest = json.loads(built[XSP24].manifest.read_text())
-    manifest[BASE_DIGEST_FIELD] = BASE_DIGEST
-    built[XSP24].manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return built
+    # the xsp build records its builder's base image (older manifests do not)
+    return {MONO24: make_artifact(out, "mono", "6.14.1", "heroku-24", size=40_000),
+            MONO22: make_artifact(out, "mono", "6.14.1", "heroku-22", size=40_000),
+            XSP24: make_artifact(out, "xsp", "4.7.1", "heroku-24", size=5000,
+                                 base_image=BaseImage(BASE_DIGEST))}
 
 
 @pytest.fixture(params=["file", "s3"])

@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
-CONSUMER = ("poll.yml", "build.yml", "check.yml")
+CONSUMER = ("poll.yml", "build.yml", "check.yml", "verify.yml")
 VENV_BIN = Path(sys.executable).parent
 BOT_USES = "uses: OWNER/release-bot@SHA # the release-bot commit you install"
 SELF_USES = ("uses: ./ # this repository's own action.yml; a buildpack repository pins "
@@ -94,7 +94,7 @@ def test_action_scripts_take_inputs_through_env_only() -> None:
 
 
 SECRET_INPUTS = {
-    "github-token": {("poll.yml", "pr"), ("build.yml", "release")},
+    "github-token": {("poll.yml", "pr"), ("build.yml", "release"), ("verify.yml", "verify")},
     "token": {("poll.yml", "pr")},
     "app-private-key": {("poll.yml", "pr")},
     "gitlab-token": {("poll.yml", "pr")},
@@ -115,6 +115,8 @@ def test_each_secret_reaches_only_the_job_that_uses_it() -> None:
             assert oidc == ((name, job_name) == ("build.yml", "publish")), job_name
             writes = {k for k, v in job["permissions"].items() if v == "write"} - {"id-token"}
             allowed = {("poll.yml", "pr"): {"contents", "pull-requests"},
+                       ("build.yml", "publish"): {"attestations"},
+                       ("verify.yml", "verify"): {"issues"},
                        ("build.yml", "release"): {"contents"}}.get((name, job_name), set())
             assert writes == allowed, f"{name} {job_name} may write {sorted(writes)}"
 

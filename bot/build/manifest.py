@@ -22,15 +22,39 @@ Fields (JSON keys are the dataclass field names; ``schema`` is 1):
   /app before the build (XSP: the Mono it was compiled against); empty for Mono.
 * ``files``: every path in the tarball, relative to /app, sorted (directories end in ``/``).
   A dependent build uses it to keep only its own files.
+* ``provenance`` (absent in manifests written before it existed; they still load): what,
+  besides the fields above, is needed to rebuild the artifact and to judge it:
 
-The manifest is not part of the reproducibility promise (duration differs run to run); the
-tarball is.
+  * ``bot_version``: the release-bot version that built it (``bot.__version__``).
+  * ``base_image``: the stack's build image (``build_image``) as the engine knew it when the
+    builder image was made from it: ``{"id", "repo_digests"}``, its image id and its
+    RepoDigests (``repository@sha256:...``; none for an image that was never pushed or
+    pulled). ``null`` when the builder did not inspect it.
+  * ``patches``: ``{"path", "sha256"}`` per patch, in the order applied; ``sha256`` is
+    ``null`` for a patch shipped inside the source tree (the sha256 of the source or extra
+    source that ships it covers it).
+  * ``recipe``: ``{"configure_args", "make_args", "env", "prune", "bootstrap",
+    "pre_install"}``: this stack's arguments (overrides applied), the container's whole
+    environment except SOURCE_DATE_EPOCH (that is ``source_date_epoch``), the prune hook, the
+    bootstrap mode and the pre-install commands; ``recipe_sha256`` the sha256 of its canonical
+    JSON (`recipe_hash`): the same recipe always gives the same hash.
+  * ``started``, ``finished``: the build's wall-clock start (before fetching) and end (the
+    tarball packed), UTC ISO 8601 (``2024-05-01T12:00:00Z``).
+
+  The builder image id, the base image reference, every source with its URL and sha256 and
+  SOURCE_DATE_EPOCH are the top-level fields above; provenance does not repeat them.
+
+The manifest is not part of the reproducibility promise (duration and times differ run to
+run; they are never written into the tarball); the tarball is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +93,119 @@ class Dependency:
 
 
 @dataclass(frozen=True, slots=True)
+class Recipe:
+    """How the build ran, as far as versions.toml and the bot decide it (not the sources)."""
+
+    configure_args: tuple[str, ...] = ()
+    make_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    prune: str = "default"
+    bootstrap: str = "auto"
+    pre_install: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"configure_args": list(self.configure_args), "make_args": list(self.make_args),
+                "env": dict(sorted(self.env.items())), "prune": self.prune,
+                "bootstrap": self.bootstrap, "pre_install": list(self.pre_install)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        env = data["env"]
+        if not isinstance(env, dict):
+            raise TypeError("recipe env is not an object")
+        return cls(configure_args=_strings(data["configure_args"]),
+                   make_args=_strings(data["make_args"]),
+                   env={str(k): str(v) for k, v in env.items()},
+                   prune=str(data["prune"]), bootstrap=str(data["bootstrap"]),
+                   pre_install=_strings(data["pre_install"]))
+
+
+def utc_iso(moment: datetime) -> str:
+    """`2024-05-01T12:00:00Z`: a moment in UTC, to the second (as index.json's times)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recipe_hash(recipe: Recipe) -> str:
+    """sha256 of the recipe's canonical JSON: sorted keys, no whitespace, UTF-8; lists keep
+    their order (the order of arguments matters)."""
+    text = json.dumps(recipe.to_dict(), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BaseImage:
+    """The stack's build image as the engine knows it."""
+
+    id: str  # the image id, sha256:...
+    repo_digests: tuple[str, ...] = ()  # repository@sha256:..., as `docker inspect` lists them
+
+    def digest(self, ref: str = "") -> str:
+        """The digest that names it: the repo digest of `ref`'s repository (else the first
+        one); the image id for an image no registry knows."""
+        repository = _repository(ref)
+        for candidate in self.repo_digests:
+            if candidate.rpartition("@")[0] == repository:
+                return candidate
+        return self.repo_digests[0] if self.repo_digests else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class PatchRef:
+    path: str  # as versions.toml lists it
+    sha256: str | None  # None: shipped in the source tree (covered by that source's sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    bot_version: str
+    recipe: Recipe
+    recipe_sha256: str
+    started: str  # UTC ISO 8601, ...Z
+    finished: str
+    base_image: BaseImage | None = None
+    patches: tuple[PatchRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        base = None if self.base_image is None else {
+            "id": self.base_image.id, "repo_digests": list(self.base_image.repo_digests)}
+        return {"bot_version": self.bot_version, "base_image": base,
+                "patches": [{"path": p.path, "sha256": p.sha256} for p in self.patches],
+                "recipe": self.recipe.to_dict(), "recipe_sha256": self.recipe_sha256,
+                "started": self.started, "finished": self.finished}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Provenance:
+        base = data.get("base_image")
+        return cls(
+            bot_version=str(data["bot_version"]),
+            recipe=Recipe.from_dict(data["recipe"]),
+            recipe_sha256=str(data["recipe_sha256"]),
+            started=str(data["started"]),
+            finished=str(data["finished"]),
+            base_image=None if base is None else BaseImage(
+                id=str(base["id"]), repo_digests=_strings(base.get("repo_digests", []))),
+            patches=tuple(PatchRef(path=str(p["path"]),
+                                   sha256=None if p.get("sha256") is None else str(p["sha256"]))
+                          for p in data.get("patches", [])),
+        )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return tuple(str(v) for v in value)
+
+
+def _repository(ref: str) -> str:
+    """`heroku/heroku` of `heroku/heroku:24-build` (also of `...@sha256:...`); a registry
+    port (`host:5000/x`) is not a tag."""
+    name = ref.partition("@")[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     component: str
     version: str
@@ -84,17 +221,29 @@ class Manifest:
     extra_sources: tuple[SourceRef, ...] = ()
     built_against: dict[str, Dependency] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    provenance: Provenance | None = None  # None: written before provenance was recorded
     schema: int = SCHEMA
 
     @property
     def stem(self) -> str:
         return artifact_stem(self.component, self.version, self.stack)
 
+    @property
+    def base_image_digest(self) -> str | None:
+        """The digest of the builder's base image (`BaseImage.digest`), if recorded."""
+        if self.provenance is None or self.provenance.base_image is None:
+            return None
+        return self.provenance.base_image.digest(self.build_image) or None
+
     def to_json(self) -> str:
-        data = asdict(self)
+        data = asdict(replace(self, provenance=None))
         data["source"] = {"url": self.source.url, "sha256": self.source.sha256}
         data["extra_sources"] = [asdict(s) for s in self.extra_sources]
         data["files"] = list(self.files)
+        if self.provenance is None:
+            del data["provenance"]  # as manifests before it: no `"provenance": null`
+        else:
+            data["provenance"] = self.provenance.to_dict()
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -119,6 +268,8 @@ class Manifest:
                                               sha256=str(v["sha256"]))
                            for k, v in data.get("built_against", {}).items()},
             files=tuple(str(f) for f in data.get("files", [])),
+            provenance=(Provenance.from_dict(data["provenance"])
+                        if data.get("provenance") is not None else None),
             schema=int(data.get("schema", SCHEMA)),
         )
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bot.build.manifest import artifact_stem
+from bot.build.manifest import Recipe, artifact_stem
 from bot.build.prune import prune_script
 from bot.config import Component, Config
 from bot.errors import BuildError
@@ -114,6 +114,9 @@ class BuildPlan:
     steps: tuple[Step, ...]
     prune: str
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # what the manifest's provenance records: the recipe as run, the patches as listed
+    recipe: Recipe = field(default_factory=Recipe)
+    patches: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -272,4 +275,8 @@ def plan_build(
             "org.release-bot.version": ver.text,
             "org.release-bot.stack": stack,
         }),
+        recipe=Recipe(configure_args=comp.configure_args, make_args=comp.make_args,
+                      env=dict(env), prune=comp.prune, bootstrap=comp.bootstrap,
+                      pre_install=comp.pre_install),
+        patches=comp.patches,
     )

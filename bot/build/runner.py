@@ -5,6 +5,11 @@ log, which is streamed live through `reporter.log` and saved beside the artifact
 `<stem>.log` (`<stem>.failed.log` when the build fails). Outputs are written to a hidden
 temporary directory in the output directory and moved into place only when everything
 succeeded, the manifest last: a failed or interrupted build leaves no artifact behind.
+
+The manifest records the build's provenance (bot.build.manifest): the bot's version, the
+stack's build image as the engine knows it (through the `base_images` port: its id and
+RepoDigests), the patches' sha256, the recipe and its hash, and the wall-clock start and end.
+None of it reaches the tarball, which stays byte-identical from build to build.
 """
 
 from __future__ import annotations
@@ -15,16 +20,23 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from bot import __version__
 from bot.build.container import ContainerRuntime, ContainerSpec, Mount
 from bot.build.manifest import (
+    BaseImage,
     Dependency,
     Manifest,
+    PatchRef,
+    Provenance,
     SourceRef,
     load_manifest,
+    recipe_hash,
+    utc_iso,
     write_manifest,
 )
 from bot.build.plan import BUILD_USER, BuildPlan, Step
@@ -35,8 +47,32 @@ from bot.images import BuiltImage
 from bot.report import Reporter
 from bot.report.base import Redactor, fmt_seconds
 
+if TYPE_CHECKING:
+    import docker
+
 TAIL_LINES = 30
 ImageProvider = Callable[[str, Callable[[str], None]], BuiltImage]
+# The stack's build image (a reference) as the engine knows it; None when it has no such image.
+BaseImageProvider = Callable[[str], BaseImage | None]
+
+
+def docker_base_image(client: docker.DockerClient, ref: str) -> BaseImage | None:
+    """`BaseImageProvider` over the docker SDK: the local image's id and RepoDigests."""
+    import docker.errors
+
+    try:
+        image = client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.APIError as exc:
+        raise BuildError(f"cannot inspect the stack's build image {ref} "
+                         f"({exc.explanation or exc}); check the Docker engine") from None
+    digests = image.attrs.get("RepoDigests") or []
+    return BaseImage(str(image.id), tuple(sorted(str(d) for d in digests)))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,23 +114,31 @@ class _Inputs:
     built_against: dict[str, Dependency]
     exclude: dict[str, str]
     downloaded: int = 0
+    patch_sha256: dict[str, str] = field(default_factory=dict)  # local patch path -> sha256
 
 
 class Builder:
-    """Runs plans. `images` provides the builder image for a stack's build image."""
+    """Runs plans. `images` provides the builder image for a stack's build image;
+    `base_images` tells what that build image is (None: the manifest records no base image);
+    `clock` gives the build's start and end times."""
 
     def __init__(self, *, cache: SourceCache, runtime: ContainerRuntime,
                  images: ImageProvider, reporter: Reporter, recipe_root: Path,
-                 secrets: tuple[str, ...] = ()) -> None:
+                 secrets: tuple[str, ...] = (),
+                 base_images: BaseImageProvider | None = None,
+                 clock: Callable[[], datetime] = _now) -> None:
         self.cache = cache
         self.runtime = runtime
         self.images = images
+        self.base_images = base_images
         self.reporter = reporter
         self.recipe_root = recipe_root  # where `images/...` patches are found
         self.secrets = secrets
+        self.clock = clock
 
     def build(self, plan: BuildPlan, out_dir: Path, *, keep: bool = False) -> BuildResult:
         started = time.monotonic()
+        started_at = self.clock()
         self._check_pinned(plan)
         out_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{plan.stem}.partial-", dir=out_dir))
@@ -104,7 +148,7 @@ class Builder:
             with log_tmp.open("w", encoding="utf-8") as fh:
                 log = BuildLog(fh, self.reporter, self.secrets)
                 log.line(plan.describe())
-                result = self._build(plan, out_dir, work, log, started, keep)
+                result = self._build(plan, out_dir, work, log, started, started_at, keep)
             ok = True
             return result
         finally:
@@ -134,7 +178,7 @@ class Builder:
                     "sha256 it records")
 
     def _build(self, plan: BuildPlan, out_dir: Path, work: Path, log: BuildLog,
-               started: float, keep: bool) -> BuildResult:
+               started: float, started_at: datetime, keep: bool) -> BuildResult:
         with self._phase(plan, log, "fetch"):
             inputs = self._fetch(plan, out_dir, log)
         source_file = inputs.mounts[0].source
@@ -144,6 +188,10 @@ class Builder:
             image = self.images(plan.build_image, log.line)
             log.line(f"builder image {image.tag} {image.id} "
                      f"({'built' if image.built else 'reused'})")
+            base = self.base_images(plan.build_image) if self.base_images else None
+            if base is not None:
+                log.line(f"base image {plan.build_image} {base.id}"
+                         + (f" ({', '.join(base.repo_digests)})" if base.repo_digests else ""))
         spec = ContainerSpec(
             image=image.id,
             user=BUILD_USER,
@@ -178,8 +226,9 @@ class Builder:
         if not any(not f.endswith("/") for f in packed.files):
             raise BuildError(f"{plan.component} {plan.version} installed no files under "
                              "/app; check configure-args (--prefix) and the install step")
+        provenance = self._provenance(plan, inputs, base, started_at)
         return self._publish(plan, out_dir, work, artifact_tmp, packed.files, inputs, image,
-                             epoch, started, log)
+                             epoch, started, provenance, log)
 
     def _fetch(self, plan: BuildPlan, out_dir: Path, log: BuildLog) -> _Inputs:
         inputs = _Inputs(mounts=[], sources=[], built_against={}, exclude={})
@@ -196,6 +245,7 @@ class Builder:
             if not path.is_file():
                 raise BuildError(f"patch {local.path} of {plan.component} not found under "
                                  f"{self.recipe_root}; add the file or fix `patches`")
+            inputs.patch_sha256[local.path] = sha256_of(path)
             log.line(f"patch {local.path} (local)")
             inputs.mounts.append(Mount(path, local.mount))
         for req in plan.requires:
@@ -236,9 +286,22 @@ class Builder:
                     f"{out_dir / (plan.stem + '.failed.log')}; last lines: "
                     + " ⏎ ".join(line[:200] for line in tail))
 
+    def _provenance(self, plan: BuildPlan, inputs: _Inputs, base: BaseImage | None,
+                    started: datetime) -> Provenance:
+        """What the manifest records beside the sources and images (taken after packing)."""
+        return Provenance(
+            bot_version=__version__,
+            recipe=plan.recipe,
+            recipe_sha256=recipe_hash(plan.recipe),
+            started=utc_iso(started),
+            finished=utc_iso(self.clock()),
+            base_image=base,
+            patches=tuple(PatchRef(p, inputs.patch_sha256.get(p)) for p in plan.patches),
+        )
+
     def _publish(self, plan: BuildPlan, out_dir: Path, work: Path, artifact_tmp: Path,
                  files: tuple[str, ...], inputs: _Inputs, image: BuiltImage, epoch: int,
-                 started: float, log: BuildLog) -> BuildResult:
+                 started: float, provenance: Provenance, log: BuildLog) -> BuildResult:
         digest = sha256_of(artifact_tmp)
         size = artifact_tmp.stat().st_size
         name = f"{plan.stem}.tar.gz"
@@ -258,6 +321,7 @@ class Builder:
             extra_sources=tuple(inputs.sources[1:]),
             built_against=inputs.built_against,
             files=files,
+            provenance=provenance,
         )
         write_manifest(work / f"{plan.stem}.json", manifest)
         for produced in (name, f"{name}.sha256", f"{plan.stem}.json"):

@@ -34,7 +34,7 @@ class Gathered:
 
 
 def gather(app: App, artifacts: Path | None, store_url: str | None,
-           smoke_files: tuple[Path, ...]) -> Gathered:
+           smoke_files: tuple[Path, ...], attestation_url: str | None = None) -> Gathered:
     """The notes of the artifacts in `artifacts` (default: what the store publishes for the
     versions in versions.toml), with download URLs from the store's index."""
     config = app.config
@@ -52,7 +52,9 @@ def gather(app: App, artifacts: Path | None, store_url: str | None,
                              f"{config.path}; publish first, or pass --artifacts DIR")
     stacks = {m.manifest.stack for m in manifests}
     smoke = merge_smoke_results(smoke_files, next(iter(stacks)) if len(stacks) == 1 else "")
-    notes, warnings = build_notes([m.manifest for m in manifests], index, config, smoke=smoke)
+    notes, warnings = build_notes([m.manifest for m in manifests], index, config, smoke=smoke,
+                                  repository=app.settings.github_repository,
+                                  attestation_url=attestation_url)
     for warning in warnings:
         app.reporter.warning(warning)
     return Gathered(notes, render_notes(notes, app.templates), tuple(manifests))
@@ -70,6 +72,9 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Smoke results JSON (`release-bot smoke --json`, or "
                      "dist/smoke-results.json from `release-bot run`); repeatable: one file "
                      "per stack, merged."),
+        click.option("--attestation-url", default=None, metavar="URL",
+                     help="The artifact attestation of these tarballs, linked in the notes "
+                     "(beside a `gh attestation verify` command per artifact)."),
     )):
         func = option(func)
     return func
@@ -81,7 +86,8 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
               help="Write the notes to this file instead of stdout.")
 @click.pass_obj
 def command(app: App, artifacts: Path | None, store_url: str | None,
-            smoke_files: tuple[Path, ...], output: Path | None) -> None:
+            smoke_files: tuple[Path, ...], attestation_url: str | None,
+            output: Path | None) -> None:
     """Render the release notes: versions, per-stack artifacts with download URL, sha256 and
     size, smoke results, upstream links and builder images.
 
@@ -89,7 +95,7 @@ def command(app: App, artifacts: Path | None, store_url: str | None,
     references to the notes.
     """
     with app.reporter.phase("release notes"):
-        gathered = gather(app, artifacts, store_url, smoke_files)
+        gathered = gather(app, artifacts, store_url, smoke_files, attestation_url)
     notes = gathered.notes
     app.reporter.output("release-tag", notes.tag)
     app.reporter.summary(f"**Release notes** for `{notes.tag}`: {len(notes.artifacts)} "

@@ -56,6 +56,9 @@ def command(app: App, directory: Path, store_url: str | None, force: bool, dry_r
             ) -> None:
     """Publish the artifacts built into DIRECTORY (exit 6 when anything fails).
 
+    In GitHub Actions the step output `uploaded` lists the tarballs this run uploaded, a
+    path a line (none when everything was already published).
+
     Everything is checked before anything is uploaded: a different artifact under a
     published key stops the run with nothing uploaded. index.json is updated last.
     """
@@ -82,3 +85,7 @@ def command(app: App, directory: Path, store_url: str | None, force: bool, dry_r
         return
     app.reporter.info("index.json updated" if result.index_written
                       else "index.json already lists every artifact")
+    # what this run wrote, for the job that attests it (one tarball path a line)
+    app.reporter.output("uploaded", "\n".join(
+        str(s.artifact.tarball) for s in result.plan.steps
+        if s.action in (Action.UPLOAD, Action.OVERWRITE, Action.COMPLETE)))

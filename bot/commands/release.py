@@ -15,7 +15,7 @@ from bot.notes.publisher import announce_with_assets, github_announcer
 @source_options
 @click.pass_obj
 def command(app: App, artifacts: Path | None, store_url: str | None,
-            smoke_files: tuple[Path, ...]) -> None:
+            smoke_files: tuple[Path, ...], attestation_url: str | None) -> None:
     """Create the GitHub Release for the versions (tag like mono-6.14.1+xsp-4.7.1), or update
     it when it exists: same release, new body, the build manifests attached once.
 
@@ -23,7 +23,7 @@ def command(app: App, artifacts: Path | None, store_url: str | None,
     release URL (also the step output `release-url`). Exit 7 when GitHub refuses.
     """
     with app.reporter.phase("release notes"):
-        gathered = gather(app, artifacts, store_url, smoke_files)
+        gathered = gather(app, artifacts, store_url, smoke_files, attestation_url)
     notes = gathered.notes
     with app.reporter.phase(f"GitHub Release {notes.tag}"):
         announcer = github_announcer(app.github, app.settings.github_repository)

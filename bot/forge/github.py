@@ -1,4 +1,7 @@
-"""The GitHub adapter of the forge port, through PyGithub (the client comes from `App.github`).
+"""The GitHub adapter of the forge ports, through PyGithub (the client comes from `App.github`).
+
+It implements `Forge` (pull requests) and `IssueTracker` (issues, through the REST issues
+endpoints: the open ones with a label via `GET /repos/{owner}/{repo}/issues?labels=`).
 
 Every call goes through `_call`, which retries what is worth retrying, a bounded number of
 times: 5xx and network errors with exponential backoff and jitter; a secondary rate limit
@@ -12,17 +15,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from github import GithubException
 
 from bot.errors import GitHubError
-from bot.forge.port import Branch, FileAtRef, PullExists, PullRequest, RefExists, StaleBase
+from bot.forge.port import (
+    Branch,
+    CloseReason,
+    FileAtRef,
+    Issue,
+    PullExists,
+    PullRequest,
+    RefExists,
+    StaleBase,
+)
 from bot.http import RetryPolicy, retry_after_seconds
 from bot.report import Reporter
 
 if TYPE_CHECKING:
     from github import Github
+    from github.Issue import Issue as GhIssue
     from github.PullRequest import PullRequest as GhPull
     from github.Repository import Repository
 
@@ -31,6 +45,9 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when no Retry-After is given
 LABEL_COLOR = "0e8a16"
 LABEL_DESCRIPTION = "Opened by release-bot"
+# What the token needs, named in the fix of a 403.
+PULL_PERMISSIONS = "contents: write and pull-requests: write"
+ISSUE_PERMISSIONS = "issues: write"
 
 
 class GitHubApiError(GitHubError):
@@ -57,7 +74,7 @@ def _detail(exc: GithubException) -> str:
 _ACTIONS_MAY_NOT_OPEN_PRS = "not permitted to create or approve pull requests"
 
 
-def _fix(status: int, detail: str = "") -> str:
+def _fix(status: int, detail: str = "", needs: str = PULL_PERMISSIONS) -> str:
     if status == 401:
         return "check GITHUB_TOKEN: GitHub rejected it"
     if status == 403 and _ACTIONS_MAY_NOT_OPEN_PRS in detail:
@@ -65,7 +82,9 @@ def _fix(status: int, detail: str = "") -> str:
                 "GitHub Actions to create and approve pull requests, or give the bot a GitHub "
                 "App or a personal access token")
     if status == 403:
-        return "the token needs contents: write and pull-requests: write on the repository"
+        return f"the token needs {needs} on the repository"
+    if status == 410:  # GitHub's answer to issue calls when the repository has Issues off
+        return "enable Issues under the repository's Settings > General > Features"
     if status == 404:
         return "check GITHUB_REPOSITORY and that the token can see the repository"
     if status in RETRY_STATUSES:
@@ -101,10 +120,14 @@ class GitHubForge:
         self.sleep = sleep
         self._repo: Repository | None = None
         self._pulls: dict[int, GhPull] = {}
+        self._issues: dict[int, GhIssue] = {}
 
     # ------------------------------------------------------------------ plumbing
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """`fn()` with bounded retries of transient failures; final errors as GitHubApiError."""
+    def _call(self, what: str, fn: Callable[[], T], *, needs: str = PULL_PERMISSIONS) -> T:
+        """`fn()` with bounded retries of transient failures; final errors as GitHubApiError.
+
+        `needs` names the token's permissions in the fix of a 403.
+        """
         attempt = 0
         while True:
             try:
@@ -114,7 +137,7 @@ class GitHubForge:
                 if wait is None:
                     raise GitHubApiError(
                         f"GitHub {what} failed: {exc.status} {_detail(exc)} "
-                        f"({_fix(exc.status, _detail(exc))})",
+                        f"({_fix(exc.status, _detail(exc), needs)})",
                         exc.status, _detail(exc)) from None
                 reason = f"{exc.status} {_detail(exc)}"
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -254,18 +277,23 @@ class GitHubForge:
         self._call(f"update of pull request #{number}", lambda: pull.edit(title=title, body=body))
         return self._remember(pull)
 
-    def add_label(self, number: int, label: str) -> None:
+    def _ensure_label(self, label: str, needs: str = PULL_PERMISSIONS) -> None:
+        """The label exists in the repository (created, with our colour, when missing)."""
         try:
-            self._call(f"read of label {label}", lambda: self.repo.get_label(label))
+            self._call(f"read of label {label}", lambda: self.repo.get_label(label), needs=needs)
         except GitHubApiError as exc:
             if exc.status != 404:
                 raise
             try:
                 self._call(f"creation of label {label}",
-                           lambda: self.repo.create_label(label, LABEL_COLOR, LABEL_DESCRIPTION))
+                           lambda: self.repo.create_label(label, LABEL_COLOR, LABEL_DESCRIPTION),
+                           needs=needs)
             except GitHubApiError as again:
                 if again.status != 422:  # 422: created meanwhile by another run
                     raise
+
+    def add_label(self, number: int, label: str) -> None:
+        self._ensure_label(label)
         pull = self._pull(number)
         self._call(f"labelling of pull request #{number}", lambda: pull.add_to_labels(label))
 
@@ -273,3 +301,62 @@ class GitHubForge:
         pull = self._pull(number)
         self._call(f"comment on pull request #{number}",
                    lambda: pull.create_issue_comment(body))
+
+    # ------------------------------------------------------------------ issues
+    def _issue(self, number: int) -> GhIssue:
+        if number not in self._issues:
+            self._issues[number] = self._call(f"read of issue #{number}",
+                                              lambda: self.repo.get_issue(number),
+                                              needs=ISSUE_PERMISSIONS)
+        return self._issues[number]
+
+    def _remember_issue(self, issue: GhIssue) -> Issue:
+        self._issues[issue.number] = issue
+        return Issue(
+            number=issue.number,
+            state="open" if issue.state == "open" else "closed",
+            title=issue.title or "",
+            body=issue.body or "",
+            url=issue.html_url,
+            labels=tuple(label.name for label in issue.labels),
+        )
+
+    def open_issues(self, label: str) -> list[Issue]:
+        # The list endpoint answers pull requests too (GitHub counts them as issues): skip
+        # them by their html_url (`.../pull/N`); reading `pull_request`, absent from an
+        # issue's entry, would make PyGithub fetch every issue once more.
+        found = self._call(
+            f"listing of open issues labelled {label}",
+            lambda: list(self.repo.get_issues(state="open", labels=[label], sort="created",
+                                              direction="asc")),
+            needs=ISSUE_PERMISSIONS)
+        wanted = label.lower()
+        issues = [self._remember_issue(i) for i in found
+                  if "/pull/" not in urlsplit(i.html_url or "").path]
+        return sorted((i for i in issues if i.state == "open"
+                       and wanted in (name.lower() for name in i.labels)),
+                      key=lambda i: i.number)
+
+    def create_issue(self, title: str, body: str, label: str) -> Issue:
+        self._ensure_label(label, ISSUE_PERMISSIONS)
+        issue = self._call("creation of an issue",
+                           lambda: self.repo.create_issue(title=title, body=body, labels=[label]),
+                           needs=ISSUE_PERMISSIONS)
+        return self._remember_issue(issue)
+
+    def edit_issue(self, number: int, title: str, body: str) -> Issue:
+        issue = self._issue(number)
+        self._call(f"update of issue #{number}", lambda: issue.edit(title=title, body=body),
+                   needs=ISSUE_PERMISSIONS)
+        return self._remember_issue(issue)
+
+    def comment_issue(self, number: int, body: str) -> None:
+        issue = self._issue(number)
+        self._call(f"comment on issue #{number}", lambda: issue.create_comment(body),
+                   needs=ISSUE_PERMISSIONS)
+
+    def close_issue(self, number: int, reason: CloseReason) -> None:
+        issue = self._issue(number)
+        self._call(f"closing of issue #{number}",
+                   lambda: issue.edit(state="closed", state_reason=reason),
+                   needs=ISSUE_PERMISSIONS)

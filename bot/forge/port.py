@@ -1,4 +1,8 @@
-"""The forge port: the few repository operations the PR bot needs, nothing more.
+"""The forge ports: the few repository operations the bot needs, nothing more.
+
+`Forge` is what the PR bot needs (branches, a file, pull requests); `IssueTracker` is what
+`release-bot verify --report-issue` needs (the open issues with a label, create, edit,
+comment, close).
 
 No local git: everything is a call on the hosting API. Writes that can race with a person or
 another bot run carry an optimistic lock (the blob sha of the file being replaced) and fail
@@ -53,6 +57,19 @@ class PullRequest:
     labels: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Issue:
+    number: int
+    state: Literal["open", "closed"]
+    title: str
+    body: str
+    url: str
+    labels: tuple[str, ...] = ()
+
+
+CloseReason = Literal["completed", "duplicate"]
+
+
 class Forge(Protocol):
     def default_branch(self) -> Branch:
         """The default branch and its current head commit."""
@@ -86,3 +103,17 @@ class Forge(Protocol):
         """Label a pull request, creating the label in the repository if it is missing."""
 
     def comment(self, number: int, body: str) -> None: ...
+
+
+class IssueTracker(Protocol):
+    def open_issues(self, label: str) -> list[Issue]:
+        """Every open issue (never a pull request) carrying `label`, oldest first."""
+
+    def create_issue(self, title: str, body: str, label: str) -> Issue:
+        """Open an issue labelled `label`, creating the label in the repository if missing."""
+
+    def edit_issue(self, number: int, title: str, body: str) -> Issue: ...
+
+    def comment_issue(self, number: int, body: str) -> None: ...
+
+    def close_issue(self, number: int, reason: CloseReason) -> None: ...

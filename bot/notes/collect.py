@@ -9,12 +9,14 @@ directory (`local_manifests`) or from beside the artifacts in the store (`store_
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.build.manifest import Manifest, load_manifest
+from bot.build.manifest import Manifest, artifact_name, load_manifest
 from bot.config import Config
 from bot.config.model import Upstream
 from bot.errors import PublishError, UsageError
@@ -23,6 +25,8 @@ from bot.store.layout import Index, IndexEntry, manifest_key
 from bot.store.port import ArtifactStore
 
 NOT_PUBLISHED = "not published"
+# owner/name as GitHub allows them (GITHUB_REPOSITORY)
+REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +109,17 @@ def components(manifests: Sequence[Manifest], config: Config | None) -> tuple[No
     return tuple(notes)
 
 
-def artifact_rows(manifests: Sequence[Manifest], index: Index
+def attestation_command(manifest: Manifest, repository: str) -> str:
+    """The command that checks the artifact's attestation (it names the tarball as built:
+    the attestation's subject; `gh` matches by sha256, so any saved name works)."""
+    name = artifact_name(manifest.component, manifest.version, manifest.stack)
+    return f"gh attestation verify {shlex.quote(name)} --repo {repository}"
+
+
+def artifact_rows(manifests: Sequence[Manifest], index: Index, repository: str = ""
                   ) -> tuple[tuple[NoteArtifact, ...], list[str]]:
-    """The artifacts with their download URL from the index; warnings for the unpublished."""
+    """The artifacts with their download URL from the index; warnings for the unpublished.
+    With `repository` (owner/name), each published one names its attestation check."""
     rows: list[NoteArtifact] = []
     warnings: list[str] = []
     for m in sorted(manifests, key=lambda m: (m.stack, m.component, m.version)):
@@ -124,8 +136,11 @@ def artifact_rows(manifests: Sequence[Manifest], index: Index
             url = entry.url
         against = ", ".join(f"{name} {dep.version}" for name, dep in
                             sorted(m.built_against.items()))
-        rows.append(NoteArtifact(m.component, m.version, m.stack, url, m.sha256, m.size,
-                                 m.builder_image, against))
+        rows.append(NoteArtifact(
+            m.component, m.version, m.stack, url, m.sha256, m.size, m.builder_image, against,
+            base_image=m.base_image_digest or "",
+            attestation_command=attestation_command(m, repository)
+            if repository and url != NOT_PUBLISHED else ""))
     return tuple(rows), warnings
 
 
@@ -190,12 +205,27 @@ def smoke_to_json(stack: str, results: Iterable[Any]) -> list[dict[str, Any]]:
 
 def build_notes(manifests: Sequence[Manifest], index: Index, config: Config | None, *,
                 smoke: Sequence[NoteSmoke] = (), unchecked: Sequence[str] = (),
-                smoke_runtime: str = "") -> tuple[ReleaseNotes, list[str]]:
-    """The notes of `manifests` (pure): URLs from `index`; warnings for what is missing."""
+                smoke_runtime: str = "", repository: str | None = None,
+                attestation_url: str | None = None) -> tuple[ReleaseNotes, list[str]]:
+    """The notes of `manifests` (pure): URLs from `index`; warnings for what is missing.
+
+    `repository` (GITHUB_REPOSITORY, owner/name) gives each published artifact its
+    `gh attestation verify` command; unknown, the notes leave the commands out.
+    `attestation_url` (`--attestation-url`) is linked when given."""
     if not manifests:
         raise UsageError("no artifacts to write notes about; build them (`release-bot "
                          "build`) or publish them first")
-    artifacts, warnings = artifact_rows(manifests, index)
+    url = (attestation_url or "").strip()
+    if url and not re.fullmatch(r"https?://\S+", url):
+        raise UsageError(f"--attestation-url {url[:80]!r} is not an http(s) URL; pass the "
+                         "attestation-url output of actions/attest-build-provenance")
+    warnings: list[str] = []
+    repo = (repository or "").strip()
+    if repo and not REPOSITORY.fullmatch(repo):
+        warnings.append(f"GITHUB_REPOSITORY {repo[:80]!r} is not owner/name; the notes "
+                        "leave out the `gh attestation verify` commands")
+        repo = ""
+    artifacts, missing = artifact_rows(manifests, index, repo)
     notes = ReleaseNotes(components(manifests, config), artifacts, tuple(smoke),
-                         tuple(unchecked), smoke_runtime)
-    return notes, warnings
+                         tuple(unchecked), smoke_runtime, attestation_url=url)
+    return notes, warnings + missing

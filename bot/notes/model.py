@@ -15,6 +15,10 @@ class NoteArtifact:
     size: int
     builder_image: str = ""
     built_against: str = ""
+    base_image: str = ""  # the builder's base image digest, when the manifest records it
+    # `gh attestation verify <file> --repo OWNER/REPO`; "" when the repository is unknown or
+    # the artifact is not published
+    attestation_command: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class ReleaseNotes:
     unchecked: tuple[str, ...] = ()
     # what the checks ran on, when it is not a runtime made of these artifacts
     smoke_runtime: str = ""
+    # the attestation the publish job made of the tarballs it uploaded (`--attestation-url`)
+    attestation_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

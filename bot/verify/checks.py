@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot.build.manifest import Manifest
@@ -16,8 +15,10 @@ from bot.errors import PublishError
 from bot.store.layout import IndexEntry, artifact_key
 from bot.verify.reader import Fetched
 
-# The manifest field that records the builder's base image digest (absent in older builds).
-BASE_DIGEST_FIELD = "build_image_digest"
+# Where the manifest records the builder's base image (absent in older builds): its
+# `{"id", "repo_digests"}`; verify shows `Manifest.base_image_digest`, the repo digest of the
+# stack's build image (the image id when no registry knows it).
+BASE_DIGEST_FIELD = "provenance.base_image"
 
 MISSING = "missing"
 TRUNCATED = "truncated"
@@ -121,11 +122,11 @@ def sidecar(entry: IndexEntry, got: Fetched) -> list[Problem]:
     return [Problem(SIDECAR, f"{got.url} says {'; '.join(wrong)}")] if wrong else []
 
 
-def _load(data: bytes) -> tuple[Manifest, dict[str, Any]]:
+def _load(data: bytes) -> Manifest:
     raw = json.loads(data.decode("utf-8"))
     if not isinstance(raw, dict):
         raise TypeError("not a JSON object")
-    return Manifest.from_dict(raw), raw
+    return Manifest.from_dict(raw)
 
 
 def manifest(entry: IndexEntry, got: Fetched) -> tuple[list[Problem], str | None]:
@@ -136,13 +137,12 @@ def manifest(entry: IndexEntry, got: Fetched) -> tuple[list[Problem], str | None
         return [_unreachable("manifest", got, missing=MANIFEST_MISSING,
                              unreadable=MANIFEST)], None
     try:
-        m, raw = _load(got.data)
+        m = _load(got.data)
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
             AttributeError, OverflowError, RecursionError) as exc:
         return [Problem(MANIFEST, f"{got.url} is not a build manifest "
                                   f"({type(exc).__name__})")], None
-    digest = raw.get(BASE_DIGEST_FIELD)
-    base = digest if isinstance(digest, str) and digest else None
+    base = m.base_image_digest
     said = {"component": m.component, "version": m.version, "stack": m.stack,
             "sha256": m.sha256, "size": str(m.size)}
     listed = {"component": entry.component, "version": entry.version, "stack": entry.stack,

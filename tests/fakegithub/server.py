@@ -36,13 +36,16 @@ PRIMARY_MESSAGE = (
     "API rate limit exceeded for user ID {uid}. If you reach out to GitHub Support for help, "
     "please include the request ID {rid} and timestamp {ts}."
 )
-FAULT_KINDS = ("500", "502", "503", "404", "secondary-rate-limit", "rate-limit", "slow",
+FAULT_KINDS = ("500", "502", "503", "403", "404", "secondary-rate-limit", "rate-limit", "slow",
                "actions-may-not-open-prs")
+# GitHub's 403 when GITHUB_TOKEN lacks the permission an endpoint needs (e.g. issues: write).
+NOT_ACCESSIBLE_MESSAGE = "Resource not accessible by integration"
 # GitHub's answer to GITHUB_TOKEN opening a pull request when the repository's "Allow GitHub
 # Actions to create and approve pull requests" setting is off.
 ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
 GREEDY_PARAMS = {"ref", "path", "branch"}
 NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id"}
+ISSUE_BODY_LIMIT = 65536  # characters, like GitHub
 
 
 # --------------------------------------------------------------------------------------
@@ -160,6 +163,11 @@ def _node_id(kind: str, ident: int | str) -> str:
 
 def _as_bytes(data: bytes | str) -> bytes:
     return data.encode() if isinstance(data, str) else data
+
+
+def _open_count(r: Repo) -> int:
+    """GitHub's `open_issues_count`: open issues and open pull requests together."""
+    return sum(1 for d in [*r.pulls.values(), *r.issues.values()] if d["state"] == "open")
 
 
 def _natural_key(name: str) -> list[Any]:
@@ -302,7 +310,8 @@ class FakeGitHub:
     ) -> Fault:
         """Make the next ``times`` matching requests fail (or be slow) in the given way.
 
-        kind: "500" | "502" | "503" | "404" | "secondary-rate-limit" (403 + retry-after) |
+        kind: "500" | "502" | "503" | "404" | "403" (the token lacks a permission) |
+        "secondary-rate-limit" (403 + retry-after) |
         "actions-may-not-open-prs" (403: the repository setting for GITHUB_TOKEN is off) |
         "rate-limit" (primary: 403, x-ratelimit-remaining 0, reset in ``seconds``) |
         "slow" (sleep ``seconds`` then answer normally). ``method`` may be "*".
@@ -445,6 +454,48 @@ class FakeGitHub:
                 out.append(snap)
             return out
 
+    def add_issue(
+        self,
+        owner: str,
+        repo: str,
+        title: str,
+        body: str = "",
+        labels: tuple[str, ...] | list[str] = (),
+        *,
+        state: str = "open",
+    ) -> int:
+        """A human opens an issue (``state="closed"``: and closed it); returns its number."""
+        with self.lock:
+            r = self._repo(owner, repo)
+            issue = self._new_issue(r, title, body, list(labels))
+            if state == "closed":
+                issue.update(state="closed", state_reason="completed", closed_at=_now())
+            return int(issue["number"])
+
+    def close_issue(self, owner: str, repo: str, number: int) -> None:
+        """A human closes an issue (not a pull request: use ``close_pull``)."""
+        with self.lock:
+            issue = self._repo(owner, repo).issues.get(number)
+            if issue is None:
+                raise KeyError(f"no issue #{number}")
+            issue.update(state="closed", state_reason="completed", closed_at=_now(),
+                         updated_at=_now())
+
+    def issues(self, owner: str, repo: str, state: str = "all") -> list[dict[str, Any]]:
+        """Snapshots of the issues (pull requests excluded): number, title, body, state,
+        state_reason, labels (names), comments (bodies), created_at, closed_at."""
+        with self.lock:
+            r = self._repo(owner, repo)
+            out = []
+            for n, issue in sorted(r.issues.items()):
+                if state != "all" and issue["state"] != state:
+                    continue
+                snap = dict(issue)
+                snap["labels"] = [r.labels[k]["name"] for k in r.issue_labels.get(n, [])]
+                snap["comments"] = [c["body"] for c in r.comments.get(n, [])]
+                out.append(snap)
+            return out
+
     def comments(self, owner: str, repo: str, number: int) -> list[str]:
         with self.lock:
             return [c["body"] for c in self._repo(owner, repo).comments.get(number, [])]
@@ -511,6 +562,41 @@ class FakeGitHub:
         if pr is None:
             raise ApiError(404, "Not Found")
         return pr
+
+    def _label_key(self, r: Repo, name: str) -> str:
+        """The key of label ``name``, created on the fly when unknown (as GitHub does)."""
+        key = name.lower()
+        if key not in r.labels:
+            r.labels[key] = {
+                "id": next(self._ids),
+                "name": name,
+                "color": "ededed",
+                "description": None,
+            }
+        return key
+
+    def _new_issue(
+        self, r: Repo, title: str, body: str | None, labels: list[Any]
+    ) -> dict[str, Any]:
+        n = r.next_number  # issues and pull requests share one number space
+        r.next_number += 1
+        now = _now()
+        issue: dict[str, Any] = {
+            "number": n,
+            "id": next(self._ids),
+            "title": title,
+            "body": body,
+            "state": "open",
+            "state_reason": None,
+            "closed_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        r.issues[n] = issue
+        keys = [self._label_key(r, x["name"] if isinstance(x, dict) else x) for x in labels]
+        if keys:
+            r.issue_labels[n] = list(dict.fromkeys(keys))
+        return issue
 
     def _person(self) -> Person:
         # strictly increasing timestamps so that identical content still gives new commits
@@ -789,6 +875,8 @@ class FakeGitHub:
             )
         if fault.kind == "404":
             return Response(404, ApiError(404, "Not Found").body(), headers)
+        if fault.kind == "403":
+            return Response(403, ApiError(403, NOT_ACCESSIBLE_MESSAGE).body(), headers)
         if fault.kind == "actions-may-not-open-prs":
             return Response(403, {"message": ACTIONS_PR_MESSAGE, "documentation_url": DOCS,
                                   "status": "403"}, headers)
@@ -1045,8 +1133,8 @@ class _Ctx:
             "watchers": 0,
             "size": 1,
             "default_branch": r.default_branch,
-            "open_issues_count": sum(1 for p in r.pulls.values() if p["state"] == "open"),
-            "open_issues": sum(1 for p in r.pulls.values() if p["state"] == "open"),
+            "open_issues_count": _open_count(r),
+            "open_issues": _open_count(r),
             "is_template": False,
             "topics": [],
             "has_issues": True,
@@ -1342,6 +1430,8 @@ class _Ctx:
             "updated_at": _iso(data["updated_at"]),
             "author_association": "OWNER",
         }
+        if data.get("state_reason"):  # omitted while None: the validator reads the nullable
+            out["state_reason"] = data["state_reason"]  # enum as excluding null
         if pr:
             out["pull_request"] = {
                 "url": self.api(r, f"/pulls/{n}"),
@@ -1357,7 +1447,9 @@ class _Ctx:
             "id": c["id"],
             "node_id": _node_id("IssueComment", c["id"]),
             "url": self.api(r, f"/issues/comments/{c['id']}"),
-            "html_url": self.html(r, f"/pull/{n}#issuecomment-{c['id']}"),
+            "html_url": self.html(
+                r, f"/{'pull' if n in r.pulls else 'issues'}/{n}#issuecomment-{c['id']}"
+            ),
             "issue_url": self.api(r, f"/issues/{n}"),
             "body": c["body"],
             "user": self.me(),
@@ -1934,6 +2026,108 @@ class _Endpoints:
 
     # ------------------------------------------------------------------ issues & labels
     @staticmethod
+    @op("GET", R + "/issues")
+    def list_issues(c: _Ctx) -> Response:
+        # Like GitHub: pull requests are issues here too (with a `pull_request` key); `labels`
+        # is a comma-separated list that every issue listed carries (names case-insensitive).
+        r = c.repo
+        state = c.q("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise _validation_failed("Issue", "invalid", "state")
+        wanted = [x.strip().lower() for x in (c.q("labels") or "").split(",") if x.strip()]
+        items: list[dict[str, Any]] = [*r.issues.values(), *r.pulls.values()]
+        out = []
+        for data in items:
+            n = data["number"]
+            if state != "all" and data["state"] != state:
+                continue
+            if any(w not in r.issue_labels.get(n, []) for w in wanted):
+                continue
+            out.append(data)
+        sort = c.q("sort", "created")
+        if sort not in ("created", "updated", "comments"):
+            raise _validation_failed("Issue", "invalid", "sort")
+
+        def key(d: dict[str, Any]) -> tuple[Any, int]:
+            if sort == "comments":
+                return len(r.comments.get(d["number"], [])), d["number"]
+            return d["updated_at" if sort == "updated" else "created_at"], d["number"]
+
+        out.sort(key=key, reverse=c.q("direction", "desc") != "asc")
+        return c.paginate([c.issue(r, d["number"]) for d in out])
+
+    @staticmethod
+    @op("POST", R + "/issues")
+    def create_issue(c: _Ctx) -> Response:
+        r = c.repo
+        title, body, labels = c.field("title"), c.field("body"), c.field("labels", [])
+        if isinstance(title, int) and not isinstance(title, bool):
+            title = str(title)
+        if not isinstance(title, str) or not title.strip():
+            raise _validation_failed("Issue", "missing_field", "title")
+        if body is not None and not isinstance(body, str):
+            raise _validation_failed("Issue", "invalid", "body")
+        if not isinstance(labels, list) or not all(
+            isinstance(x, str) or (isinstance(x, dict) and isinstance(x.get("name"), str))
+            for x in labels
+        ):
+            raise _validation_failed("Issue", "invalid", "labels")
+        if body is not None and len(body) > ISSUE_BODY_LIMIT:
+            raise _validation_failed("Issue", "custom", "body",
+                                     message="body is too long (maximum is 65536 characters)")
+        issue = c.fake._new_issue(r, title, body, labels)
+        n = issue["number"]
+        return Response(201, c.issue(r, n), {"location": c.api(r, f"/issues/{n}")})
+
+    @staticmethod
+    @op("PATCH", R + "/issues/{issue_number}")
+    def update_issue(c: _Ctx) -> Response:
+        r = c.repo
+        n = int(c.params["issue_number"])
+        c.issue(r, n)  # 404 unless it exists
+        data = r.pulls.get(n) or r.issues[n]
+        body = c.body if isinstance(c.body, dict) else {}
+        if "title" in body and (not isinstance(body["title"], str) or not body["title"].strip()):
+            raise _validation_failed("Issue", "missing_field", "title")
+        if "body" in body:
+            if body["body"] is not None and not isinstance(body["body"], str):
+                raise _validation_failed("Issue", "invalid", "body")
+            if body["body"] is not None and len(body["body"]) > ISSUE_BODY_LIMIT:
+                raise _validation_failed("Issue", "custom", "body",
+                                         message="body is too long (maximum is 65536 characters)")
+        state, reason = body.get("state"), body.get("state_reason")
+        if state is not None and state not in ("open", "closed"):
+            raise _validation_failed("Issue", "invalid", "state")
+        if reason is not None and reason not in ("completed", "not_planned", "duplicate",
+                                                 "reopened"):
+            raise _validation_failed("Issue", "invalid", "state_reason")
+        if state == "open" and n in r.pulls and r.pulls[n]["merged"]:
+            raise _validation_failed(
+                "Issue", "custom", message="Cannot reopen a merged pull request"
+            )
+        for k in ("title", "body"):
+            if k in body:
+                data[k] = body[k]
+        if "labels" in body:
+            names = body["labels"]
+            if not isinstance(names, list):
+                raise _validation_failed("Issue", "invalid", "labels")
+            r.issue_labels[n] = list(
+                dict.fromkeys(
+                    c.fake._label_key(r, x["name"] if isinstance(x, dict) else x) for x in names
+                )
+            )
+        if state is not None and state != data["state"]:
+            data["closed_at"] = _now() if state == "closed" else None
+            data["state"] = state
+            if n in r.issues:
+                data["state_reason"] = reason or ("completed" if state == "closed" else "reopened")
+        elif reason is not None and n in r.issues and data["state"] == "closed":
+            data["state_reason"] = reason
+        data["updated_at"] = _now()
+        return Response(200, c.issue(r, n))
+
+    @staticmethod
     @op("GET", R + "/issues/{issue_number}")
     def get_issue(c: _Ctx) -> Response:
         r = c.repo
@@ -1958,15 +2152,7 @@ class _Endpoints:
             raise _validation_failed("Label", "invalid", "labels")
         current = r.issue_labels.setdefault(n, [])
         for item in names:
-            name = item["name"] if isinstance(item, dict) else item
-            key = name.lower()
-            if key not in r.labels:  # GitHub creates unknown labels on the fly
-                r.labels[key] = {
-                    "id": next(c.fake._ids),
-                    "name": name,
-                    "color": "ededed",
-                    "description": None,
-                }
+            key = c.fake._label_key(r, item["name"] if isinstance(item, dict) else item)
             if key not in current:
                 current.append(key)
         return Response(200, [c.label(r, r.labels[k]) for k in current])

@@ -9,8 +9,9 @@
 #
 # Needs python3 >= 3.11 with pip; root or not. uv is installed with that pip into a cache
 # folder (or give UV=/path/to/uv). uv does not read pip's configuration, so the index that pip
-# is configured with (PIP_INDEX_URL, or `pip config get global.index-url`) is handed to uv as
-# UV_INDEX_URL, and pip's CA bundle as SSL_CERT_FILE; with none configured uv uses its default.
+# is configured with (PIP_INDEX_URL or index-url in a pip.conf, as `pip config list` shows) is
+# handed to uv as UV_INDEX_URL, and pip's CA bundle (cert) as SSL_CERT_FILE; with none
+# configured uv uses its defaults. pip's extra-index-url and find-links are not passed on.
 # KEEP_VENV=1 keeps the venv (its path is printed).
 set -euo pipefail
 
@@ -26,23 +27,31 @@ PY=$(command -v "${PYTHON:-python3}") || die "${PYTHON:-python3} is not on PATH 
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "$PY is older than Python 3.11 (set PYTHON= to a newer one)"
 
-pip_config() {  # the first of pip's settings given (env first, as pip itself reads them)
-  local env=$1; shift
-  if [ -n "${!env:-}" ]; then printf '%s\n' "${!env}"; return; fi
-  local key
-  for key in "$@"; do
-    "$PY" -m pip config get "$key" 2>/dev/null && return
-  done
-  return 0
+pip_setting() {  # pip's effective value of an option (index-url, cert), or nothing
+  # `pip config get` reads only the user's file, so read the merged `pip config list`
+  # (every file plus PIP_* variables) and rank as pip does: PIP_*, then [install], [global].
+  "$PY" -m pip config list 2>/dev/null | "$PY" -c '
+import ast, sys
+found = {}
+for line in sys.stdin:
+    key, sep, value = line.strip().partition("=")
+    section, _, name = key.rpartition(".")
+    if sep and name == sys.argv[1] and section in (":env:", "install", "global"):
+        found[section] = ast.literal_eval(value)
+for section in (":env:", "install", "global"):
+    if found.get(section):
+        print(found[section])
+        break
+' "$1" || true
 }
 
 # -- the index and CA bundle pip uses, for uv ------------------------------------------------
 if [ -z "${UV_INDEX_URL:-}${UV_DEFAULT_INDEX:-}" ]; then
-  index=$(pip_config PIP_INDEX_URL global.index-url install.index-url)
+  index=$(pip_setting index-url)
   if [ -n "$index" ]; then export UV_INDEX_URL=$index; fi
 fi
 if [ -z "${SSL_CERT_FILE:-}" ]; then
-  cert=$(pip_config PIP_CERT global.cert install.cert)
+  cert=$(pip_setting cert)
   if [ -n "$cert" ] && [ -f "$cert" ]; then export SSL_CERT_FILE=$cert; fi
 fi
 export UV_PYTHON_DOWNLOADS=never  # the interpreter under test is $PY, never a downloaded one
@@ -62,7 +71,7 @@ if [ -z "${UV:-}" ]; then
   fi
 fi
 [ -x "$UV" ] || die "no uv at $UV"
-echo "uv: $("$UV" --version)  index: ${UV_INDEX_URL:-${UV_DEFAULT_INDEX:-uv default}}"
+echo "$("$UV" --version); index: $([ -n "${UV_INDEX_URL:-}${UV_DEFAULT_INDEX:-}" ] && echo "pip's (or UV_*)" || echo "uv's default")${SSL_CERT_FILE:+; CA bundle: $SSL_CERT_FILE}"
 
 # -- a fresh venv with the lowest direct dependencies -----------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/release-bot-lowest.XXXXXX")

@@ -202,7 +202,8 @@ def test_artifacts_cross_jobs_and_secrets_stay_put(tmp_path: Path) -> None:
 
     produce = run.output("produce")
     assert f"python={Path(run.workdir)}" in produce  # the wrapper dir in the job's RUNNER_TEMP
-    assert f"python-path={sys.executable}" in produce
+    # a venv of the job's own that sees the prepared one's packages (pip installs stay there)
+    assert f"python-path={Path(run.workdir)}" in produce
     assert "uploaded id=1 digest=" in produce
     assert "url=https://github.com/acme/buildpack/actions/runs/1/artifacts/1" in produce
     assert "outcomes dup=failure none=failure" in produce

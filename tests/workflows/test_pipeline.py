@@ -23,6 +23,10 @@ from typing import Any
 
 import pytest
 
+from bot.report import RecordingReporter
+from bot.store.publish import collect_artifacts, publish
+from bot.store.s3 import S3Store
+from tests.builtartifacts import make_artifact
 from tests.fakegithub.server import FakeGitHub
 from tests.harness import docker as hdocker
 from tests.harness.s3 import MotoS3
@@ -179,7 +183,7 @@ class Buildpack:
         data: dict[str, Any] = json.loads(body.read())
         return data
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         listed = self.s3.client().list_objects_v2(Bucket=self.bucket).get("Contents", [])
         return sorted(o["Key"] for o in listed)
 
@@ -273,13 +277,23 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
         assert check in release["body"]
     assert "failed" not in release["body"].lower()
 
-    # nothing leaked: the planted secrets are in no log, artifact, object or release
+    # the publishing job, and it alone, attested exactly the tarballs it uploaded
+    (attested,) = run.calls("attest")
+    assert attested["job"] == "publish"
+    assert sorted((sub["name"], sub["digest"]["sha256"]) for sub in attested["subjects"]) == \
+        sorted((e["key"].split("/")[-1].replace(".tar.gz", f"-{e['stack']}.tar.gz"),
+                e["sha256"]) for e in entries.values())
+    assert f"attestations/{attested['attestation-id']}" in release["body"]
+    assert f"gh attestation verify mono-1.0-stack-a.tar.gz --repo {OWNER}/{NAME}" in \
+        release["body"]
+
+    # nothing leaked: the planted secrets are in no artifact, object or release (act, like
+    # GitHub, masks them in its log, so the log is no evidence either way)
     stored = b"".join(buildpack.s3.client().get_object(Bucket=buildpack.bucket, Key=k)[
-        "Body"].read() for k in buildpack)
+        "Body"].read() for k in buildpack.object_keys())
     moved = b"".join(p.read_bytes() for p in (buildpack.root / "artifacts").rglob("*")
                      if p.is_file())
     for secret in (AWS_SECRET, GITHUB_TOKEN):
-        assert secret not in run.log
         assert secret.encode() not in stored + moved
         assert secret not in json.dumps(buildpack.releases(), default=str)
     # ... and in the environment of no job but the one that needs it
@@ -298,6 +312,7 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
     assert second.returncode == 0, second.log[-8000:]
     assert_ok(second, "plan")
     assert second.jobs.get("build (stack-a)") in (None, "skipped")
+    assert len(second.calls("attest")) == 0
     assert len(buildpack.releases()) == 1
     assert buildpack.index() == index
 
@@ -311,7 +326,7 @@ def test_a_dry_run_dispatch_needs_no_aws_and_writes_nothing(buildpack: Buildpack
     assert_ok(run, "plan", "build (stack-a)", "release")
     assert run.jobs.get("build (stack-b)") is None
     assert run.jobs.get("publish") in (None, "skipped")
-    assert buildpack.keys() == []
+    assert buildpack.object_keys() == []
     assert buildpack.releases() == []
     assert "mono 1.1" in run.lines("build (stack-a)")[-1] or any(
         "mono-1.1-stack-a.tar.gz" in line for line in run.lines("release"))
@@ -340,5 +355,48 @@ def test_a_failing_smoke_test_publishes_nothing(buildpack: Buildpack) -> None:
     assert run.returncode != 0
     assert run.jobs["build (stack-a)"] == run.jobs["build (stack-b)"] == "failure"
     assert run.jobs.get("release") in (None, "skipped")
-    assert buildpack.keys() == []
+    assert buildpack.object_keys() == []
     assert buildpack.releases() == []
+
+
+# -- daily re-verification -> one issue -------------------------------------------------------
+def test_scheduled_verify_keeps_one_issue_while_the_store_is_damaged(
+        buildpack: Buildpack, tmp_path: Path) -> None:
+    out = tmp_path / "built"
+    for stack in STACKS:
+        make_artifact(out, "mono", "1.0", stack, size=2048)
+    store = S3Store(buildpack.s3.client(), buildpack.bucket, "buildpack",
+                    endpoint_url=buildpack.s3.env["AWS_ENDPOINT_URL"])
+    publish(store, collect_artifacts(out), force=False, reporter=RecordingReporter())
+    cron = {"schedule": "41 5 * * *"}
+    client = buildpack.s3.client()
+    key = "buildpack/stack-b/mono-1.0.tar.gz"
+    good = client.get_object(Bucket=buildpack.bucket, Key=key)["Body"].read()
+
+    def open_issues() -> list[dict[str, Any]]:
+        return [i for i in buildpack.fake.issues(OWNER, NAME) if i["state"] == "open"]
+
+    passing = buildpack.act("verify.yml", "schedule", cron)
+    assert passing.returncode == 0, passing.summary()
+    assert buildpack.fake.issues(OWNER, NAME) == []
+
+    client.put_object(Bucket=buildpack.bucket, Key=key, Body=good[:1000])  # truncated
+    failing = buildpack.act("verify.yml", "schedule", cron)
+    assert failing.returncode != 0 and failing.jobs["verify"] == "failure"
+    (issue,) = open_issues()
+    assert "release-bot:verify" in issue["labels"]
+    assert "stack-b/mono-1.0.tar.gz" in issue["body"] and "truncated" in issue["body"]
+
+    client.delete_object(Bucket=buildpack.bucket, Key=key)  # now missing
+    again = buildpack.act("verify.yml", "schedule", cron)
+    assert again.returncode != 0
+    (updated,) = open_issues()
+    assert updated["number"] == issue["number"] and "missing" in updated["body"]
+
+    client.put_object(Bucket=buildpack.bucket, Key=key, Body=good)  # repaired
+    fixed = buildpack.act("verify.yml", "schedule", cron)
+    assert fixed.returncode == 0, fixed.summary()
+    assert open_issues() == []
+    (closed,) = buildpack.fake.issues(OWNER, NAME)
+    assert closed["number"] == issue["number"] and closed["state"] == "closed"
+    assert buildpack.fake.comments(OWNER, NAME, issue["number"])
