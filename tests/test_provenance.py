@@ -396,9 +396,9 @@ def test_notes_without_repository_or_url_leave_the_attestation_out() -> None:
     only_url = render_notes(build_notes([m], _published(m), None,
                                         attestation_url="https://gh.example/a/1")[0])
     assert "### Attestations" in only_url and "gh attestation" not in only_url
+    # no attestation made (attest: false, or nothing uploaded): no command that would fail
     only_repo = render_notes(build_notes([m], _published(m), None, repository="o/r")[0])
-    assert "gh attestation verify mono-6.8.0.105-s1.tar.gz --repo o/r" in only_repo
-    assert "attested the tarballs" not in only_repo
+    assert "gh attestation" not in only_repo and "### Attestations" not in only_repo
 
 
 HOSTILE = "x](http://evil) <img src=x onerror=alert(1)> @someone #1 `"

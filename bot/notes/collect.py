@@ -209,9 +209,10 @@ def build_notes(manifests: Sequence[Manifest], index: Index, config: Config | No
                 attestation_url: str | None = None) -> tuple[ReleaseNotes, list[str]]:
     """The notes of `manifests` (pure): URLs from `index`; warnings for what is missing.
 
-    `repository` (GITHUB_REPOSITORY, owner/name) gives each published artifact its
-    `gh attestation verify` command; unknown, the notes leave the commands out.
-    `attestation_url` (`--attestation-url`) is linked when given."""
+    With `attestation_url` (`--attestation-url`: this run's publish job attested what it
+    uploaded) the notes link it, and `repository` (GITHUB_REPOSITORY, owner/name) gives
+    each published artifact its `gh attestation verify` command; without an attestation
+    the notes name no command that could not succeed."""
     if not manifests:
         raise UsageError("no artifacts to write notes about; build them (`release-bot "
                          "build`) or publish them first")
@@ -225,7 +226,7 @@ def build_notes(manifests: Sequence[Manifest], index: Index, config: Config | No
         warnings.append(f"GITHUB_REPOSITORY {repo[:80]!r} is not owner/name; the notes "
                         "leave out the `gh attestation verify` commands")
         repo = ""
-    artifacts, missing = artifact_rows(manifests, index, repo)
+    artifacts, missing = artifact_rows(manifests, index, repo if url else "")
     notes = ReleaseNotes(components(manifests, config), artifacts, tuple(smoke),
                          tuple(unchecked), smoke_runtime, attestation_url=url)
     return notes, warnings + missing

@@ -79,6 +79,12 @@ if ! command -v debootstrap >/dev/null 2>&1; then
     as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
+# Debian's archive key, to check what debootstrap fetches (not on Ubuntu by default)
+if [[ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]] && command -v apt-get >/dev/null 2>&1; then
+    log "apt-get install debian-archive-keyring"
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends debian-archive-keyring >/dev/null
+fi
 
 workdir="$(mktemp -d "${TMPDIR:-/var/tmp}/release-bot-stack.XXXXXX")"
 rootfs="$workdir/rootfs"

@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.workflows, pytest.mark.docker]
 ROOT = Path(__file__).resolve().parents[2]
 OWNER, NAME = "acme", "buildpack"
 BOT_REF = "OWNER/release-bot@SHA"
-STACKS = ("stack-a", "stack-b")
+STACKS = ("heroku-22", "heroku-24")
 # planted: must show up in no log, artifact, release or job but the one that needs it
 AWS_SECRET = "planted-aws-secret-7f3a9c"
 GITHUB_TOKEN = "ghs_planted_token_51c2e8"
@@ -155,6 +155,10 @@ class Buildpack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "DOCKER_HOST": hdocker.docker_base_url(),
             "RELEASE_BOT_ACT_PYTHON": sys.executable,
+            # the action's `pip install` of the bot: the prepared venv has its dependencies
+            # and the build backend, so nothing is fetched (PIP_NO_BUILD_ISOLATION=0 is
+            # pip's spelling of --no-build-isolation)
+            "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
         }
         variables = {"RELEASE_BOT_STORE": f"s3://{self.bucket}/buildpack"}
         secrets = {"GITHUB_TOKEN": GITHUB_TOKEN}
@@ -257,7 +261,7 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
     run = buildpack.act("build.yml", "push", buildpack.push_event(buildpack.git(
         "rev-parse", "HEAD")))
     assert run.returncode == 0, run.log[-8000:]
-    assert_ok(run, "plan", "build (stack-a)", "build (stack-b)", "publish", "release")
+    assert_ok(run, "plan", "build (heroku-22)", "build (heroku-24)", "publish", "release")
 
     index = buildpack.index()
     assert index is not None
@@ -284,7 +288,7 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
         sorted((e["key"].split("/")[-1].replace(".tar.gz", f"-{e['stack']}.tar.gz"),
                 e["sha256"]) for e in entries.values())
     assert f"attestations/{attested['attestation-id']}" in release["body"]
-    assert f"gh attestation verify mono-1.0-stack-a.tar.gz --repo {OWNER}/{NAME}" in \
+    assert f"gh attestation verify mono-1.0-heroku-22.tar.gz --repo {OWNER}/{NAME}" in \
         release["body"]
 
     # nothing leaked: the planted secrets are in no artifact, object or release (act, like
@@ -311,7 +315,7 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
         "an unrelated commit")))
     assert second.returncode == 0, second.log[-8000:]
     assert_ok(second, "plan")
-    assert second.jobs.get("build (stack-a)") in (None, "skipped")
+    assert second.jobs.get("build (heroku-22)") in (None, "skipped")
     assert len(second.calls("attest")) == 0
     assert len(buildpack.releases()) == 1
     assert buildpack.index() == index
@@ -321,31 +325,31 @@ def test_a_dry_run_dispatch_needs_no_aws_and_writes_nothing(buildpack: Buildpack
     buildpack.publish_upstream("mono", "1.1")
     run = buildpack.act("build.yml", "workflow_dispatch", {"inputs": {
         "component": "mono", "version": "1.1", "sha256": buildpack.sha("mono", "1.1"),
-        "stacks": "stack-a", "force": "false", "dry-run": "true"}}, aws=False)
+        "stacks": "heroku-22", "force": "false", "dry-run": "true"}}, aws=False)
     assert run.returncode == 0, run.log[-8000:]
-    assert_ok(run, "plan", "build (stack-a)", "release")
-    assert run.jobs.get("build (stack-b)") is None
+    assert_ok(run, "plan", "build (heroku-22)", "release")
+    assert run.jobs.get("build (heroku-24)") is None
     assert run.jobs.get("publish") in (None, "skipped")
     assert buildpack.object_keys() == []
     assert buildpack.releases() == []
-    assert "mono 1.1" in run.lines("build (stack-a)")[-1] or any(
-        "mono-1.1-stack-a.tar.gz" in line for line in run.lines("release"))
+    assert "mono 1.1" in run.lines("build (heroku-22)")[-1] or any(
+        "mono-1.1-heroku-22.tar.gz" in line for line in run.lines("release"))
 
 
 def test_a_failed_stack_stops_only_itself(buildpack: Buildpack) -> None:
-    buildpack.fail_build.add("stack-b")
+    buildpack.fail_build.add("heroku-24")
     sha = buildpack.write_versions(buildpack.versions_toml("1.0"))
     run = buildpack.act("build.yml", "push", buildpack.push_event(sha))
     assert run.returncode != 0
-    assert run.jobs["build (stack-b)"] == "failure"
-    assert_ok(run, "plan", "build (stack-a)", "publish", "release")
+    assert run.jobs["build (heroku-24)"] == "failure"
+    assert_ok(run, "plan", "build (heroku-22)", "publish", "release")
     index = buildpack.index()
     assert index is not None
-    assert {e["stack"] for e in index["artifacts"]} == {"stack-a"}
-    errors = [line for line in run.lines("build (stack-b)") if "::error" in line]
-    assert any("stack-b" in line for line in errors), errors
+    assert {e["stack"] for e in index["artifacts"]} == {"heroku-22"}
+    errors = [line for line in run.lines("build (heroku-24)") if "::error" in line]
+    assert any("heroku-24" in line for line in errors), errors
     (release,) = buildpack.releases()
-    assert "stack-b" not in release["body"]
+    assert "heroku-24" not in release["body"]
 
 
 def test_a_failing_smoke_test_publishes_nothing(buildpack: Buildpack) -> None:
@@ -353,7 +357,7 @@ def test_a_failing_smoke_test_publishes_nothing(buildpack: Buildpack) -> None:
     sha = buildpack.write_versions(buildpack.versions_toml("1.0"))
     run = buildpack.act("build.yml", "push", buildpack.push_event(sha))
     assert run.returncode != 0
-    assert run.jobs["build (stack-a)"] == run.jobs["build (stack-b)"] == "failure"
+    assert run.jobs["build (heroku-22)"] == run.jobs["build (heroku-24)"] == "failure"
     assert run.jobs.get("release") in (None, "skipped")
     assert buildpack.object_keys() == []
     assert buildpack.releases() == []
@@ -370,7 +374,7 @@ def test_scheduled_verify_keeps_one_issue_while_the_store_is_damaged(
     publish(store, collect_artifacts(out), force=False, reporter=RecordingReporter())
     cron = {"schedule": "41 5 * * *"}
     client = buildpack.s3.client()
-    key = "buildpack/stack-b/mono-1.0.tar.gz"
+    key = "buildpack/heroku-24/mono-1.0.tar.gz"
     good = client.get_object(Bucket=buildpack.bucket, Key=key)["Body"].read()
 
     def open_issues() -> list[dict[str, Any]]:
@@ -385,7 +389,7 @@ def test_scheduled_verify_keeps_one_issue_while_the_store_is_damaged(
     assert failing.returncode != 0 and failing.jobs["verify"] == "failure"
     (issue,) = open_issues()
     assert "release-bot:verify" in issue["labels"]
-    assert "stack-b/mono-1.0.tar.gz" in issue["body"] and "truncated" in issue["body"]
+    assert "heroku-24/mono-1.0.tar.gz" in issue["body"] and "truncated" in issue["body"]
 
     client.delete_object(Bucket=buildpack.bucket, Key=key)  # now missing
     again = buildpack.act("verify.yml", "schedule", cron)
