@@ -1,6 +1,6 @@
 # release-bot developer entry points.  `make help` lists the targets.
 #
-#   make test-unit   venv, then the tests that need no Docker and no network (< 1 min)
+#   make test-unit   venv, then the tests that need no Docker and no network
 #   make test        venv + Docker engine + stack images + lint, then pytest (not e2e or
 #                    workflows)
 #   make test-workflows  same set-up, then the workflows under act (pytest -m workflows)
