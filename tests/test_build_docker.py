@@ -287,7 +287,7 @@ def test_secrets_reach_neither_container_image_log_nor_artifact(
 def test_the_compile_step_has_no_network(
         recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuiltImage
         ) -> None:
-    probe = "getent hosts deb.debian.org"
+    probe = f"getent hosts {hdocker.apt_mirror_host()}"
     # control: the same probe resolves from a container with the default network
     assert docker_client.containers.run(builder_image.id, ["sh", "-c", probe], remove=True)
     recipe.component("hello", hello_project(make_hook=probe), "1.0")

@@ -20,6 +20,23 @@ STACK_IMAGES = (TEST_BUILD_IMAGE, TEST_RUN_IMAGE)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
+def apt_mirror_host() -> str:
+    """The host of this machine's first apt source (read from apt's own configuration, so
+    no registry host is written in the repository)."""
+    import re
+
+    files = [Path("/etc/apt/sources.list"),
+             *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
+             *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
+    for path in files:
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        for line in text.splitlines():
+            m = re.match(r"\s*(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)https?://([^/\s]+)", line)
+            if m:
+                return m.group(1)
+    raise RuntimeError("no http(s) apt source on this machine to probe")
+
+
 def docker_base_url() -> str:
     """DOCKER_HOST if set, else the default unix socket."""
     return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
