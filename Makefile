@@ -118,7 +118,8 @@ test-lowest:
 
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)
-	"$(VENV)/bin/pytest" -m e2e $(PYTEST_ARGS)
+	# a real Mono build alone takes 26-31 minutes on 2 cores: past the default 1800 s
+	"$(VENV)/bin/pytest" -m e2e --timeout=5400 $(PYTEST_ARGS)
 
 run: venv engine stack-images
 	$(call phase,release-bot run)
