@@ -116,9 +116,9 @@ test-lowest:
 	$(call phase,the no-Docker tests on the lowest dependency versions)
 	PYTHON="$(PYTHON)" tests/lowest/run.sh $(PYTEST_ARGS)
 
+# A real Mono build alone takes 26-31 minutes on 2 cores: past pytest's default 1800 s.
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)
-	# a real Mono build alone takes 26-31 minutes on 2 cores: past the default 1800 s
 	"$(VENV)/bin/pytest" -m e2e --timeout=5400 $(PYTEST_ARGS)
 
 run: venv engine stack-images
