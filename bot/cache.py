@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from bot.errors import ChecksumMismatchError, UpstreamError
+from bot.files import sha256_file
 from bot.http import HttpClient
 from bot.report import Reporter
 
@@ -26,14 +27,6 @@ class CachedFile:
     sha256: str
     size: int
     downloaded: int  # bytes fetched by this call (0 when served from the cache)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class SourceCache:

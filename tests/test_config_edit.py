@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config, parse_config
-from bot.config.edit import set_component, update_file, write_atomic
+from bot.config.edit import set_component, update_file
 from bot.errors import ConfigError, UsageError
+from bot.files import atomic_write
 from bot.versions import Version
 
 DATA = Path(__file__).parent / "data" / "config"
@@ -172,13 +173,13 @@ def test_update_file_failure_leaves_file_untouched(tmp_path: Path) -> None:
 def test_write_atomic_failure_removes_temp_file(tmp_path: Path) -> None:
     path = make_file(tmp_path)
     with pytest.raises(UnicodeEncodeError):
-        write_atomic(path, "half written \udc80 surrogate cannot be encoded")
+        atomic_write(path, "half written \udc80 surrogate cannot be encoded")
     assert path.read_text(encoding="utf-8") == LAYOUT
     assert [p.name for p in tmp_path.iterdir()] == ["versions.toml"]
 
 
 def test_write_atomic_creates_new_file(tmp_path: Path) -> None:
     path = tmp_path / "new.json"
-    write_atomic(path, "{}\r\n")
+    atomic_write(path, "{}\r\n")
     assert path.read_bytes() == b"{}\r\n"  # newlines written as given
     assert [p.name for p in tmp_path.iterdir()] == ["new.json"]

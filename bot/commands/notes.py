@@ -11,8 +11,8 @@ import click
 
 from bot.app import App
 from bot.commands.options import store_option
-from bot.config.edit import write_atomic
 from bot.errors import UsageError
+from bot.files import atomic_write
 from bot.notes.collect import (
     ManifestFile,
     build_notes,
@@ -104,5 +104,5 @@ def command(app: App, artifacts: Path | None, store_url: str | None,
         click.echo(gathered.body, nl=False)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(output, gathered.body)
+    atomic_write(output, gathered.body)
     app.reporter.info(f"wrote the notes for {notes.tag} to {output}")

@@ -7,8 +7,6 @@ Files are written atomically (temp file in the same folder + rename).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from tomlkit.items import String, StringType, Table
 
 from bot.config.load import Locator, parse_config
 from bot.errors import ConfigError
+from bot.files import atomic_write
 from bot.versions import Version
 
 
@@ -97,22 +96,6 @@ def _verify(old: str, new: str, component: str, version: Version | None, sha256:
     parse_config(new, path)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if p.exists():
-            Path(tmp).chmod(p.stat().st_mode & 0o777)
-        Path(tmp).replace(p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def update_file(path: str | Path, component: str, *, version: Version | None = None,
                 sha256: str | None = None) -> bool:
     """Edit the file in place. Returns False (and writes nothing) when nothing changes."""
@@ -121,5 +104,5 @@ def update_file(path: str | Path, component: str, *, version: Version | None = N
     new = set_component(old, component, version=version, sha256=sha256, path=str(p))
     if new == old:
         return False
-    write_atomic(p, new)
+    atomic_write(p, new)
     return True

@@ -17,9 +17,8 @@ from github import Github, GithubException
 from github.GitRelease import GitRelease
 from github.Repository import Repository
 
-from bot.cache import sha256_file
-from bot.config.edit import write_atomic
 from bot.errors import GitHubError, UsageError
+from bot.files import atomic_write, sha256_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +40,7 @@ class FileAnnouncer:
     def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
-        write_atomic(self.path, body)
+        atomic_write(self.path, body)
         return Announced(str(self.path), created)
 
 

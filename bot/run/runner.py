@@ -26,7 +26,6 @@ from bot.build.manifest import Manifest, artifact_name, load_manifest, manifest_
 from bot.build.plan import plan_build
 from bot.build.runner import Builder
 from bot.config import Config
-from bot.config.edit import write_atomic
 from bot.errors import (
     BotError,
     BuildError,
@@ -35,6 +34,7 @@ from bot.errors import (
     SmokeError,
     UpstreamError,
 )
+from bot.files import atomic_write
 from bot.notes.collect import build_notes, current_entries, smoke_to_json, store_manifests
 from bot.notes.model import NoteSmoke, ReleaseNotes
 from bot.notes.publisher import Announced, Announcer, announce_with_assets
@@ -214,7 +214,7 @@ def keep_for_publishing(out: Path, stack: str, directory: Path, outcome: StackOu
             shutil.copy2(directory / file, out / file)
     if outcome.smoke:
         (out / "smoke").mkdir(exist_ok=True)
-        write_atomic(out / "smoke" / f"{stack}.json",
+        atomic_write(out / "smoke" / f"{stack}.json",
                      json.dumps(smoke_to_json(stack, outcome.smoke), indent=2) + "\n")
 
 
@@ -257,7 +257,7 @@ def execute(plan: RunPlan, deps: RunDeps) -> RunOutcome:
     results = [item for o in outcome.stacks for item in smoke_to_json(o.stack, o.smoke)]
     if results:
         deps.smoke_results.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(deps.smoke_results, json.dumps(results, indent=2) + "\n")
+        atomic_write(deps.smoke_results, json.dumps(results, indent=2) + "\n")
     if deps.out is None and any(o.published for o in outcome.stacks):
         with deps.reporter.phase("release notes"):
             outcome.notes, outcome.announced = announce(deps, plan, outcome.stacks)

@@ -17,8 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.cache import sha256_file
 from bot.errors import PublishError
+from bot.files import sha256_file
 from bot.store.port import StoredObject, Versioned
 
 CHUNK = 1 << 20

@@ -24,8 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from bot.build.manifest import load_manifest
-from bot.cache import sha256_file
 from bot.errors import BuildError, PublishError, UsageError
+from bot.files import sha256_file
 from bot.report import Reporter
 from bot.store.layout import (
     INDEX_KEY,
