@@ -5,7 +5,8 @@
 #                    workflows)
 #   make test-workflows  same set-up, then the workflows under act (pytest -m workflows)
 #   make test-lowest the no-Docker tests on the lowest versions pyproject.toml admits
-#   make e2e         same set-up, then pytest -m e2e (long real builds)
+#   make e2e         same set-up, then pytest -m e2e (a real Mono 6.14.1 build, ~35 min)
+#   make e2e-repro   same set-up, then that build twice from cold caches, compared (~70 min)
 #   make run         same set-up, then `release-bot run $(RUN_ARGS)`
 #
 # Recipes are plain POSIX sh, one shell per line (no .ONESHELL).
@@ -23,6 +24,7 @@ VENV_STAMP  := $(VENV)/.release-bot-installed
 PIP_ARGS    ?=
 PYTEST_ARGS ?=
 RUN_ARGS    ?=
+REPRO_ARGS  ?=
 RUN_CONFIG  ?= versions.toml
 
 ENSURE_DOCKER := tests/harness/ensure-docker.sh
@@ -34,11 +36,11 @@ WORKFLOWS   = $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
 phase = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv engine stack-images lint test test-unit test-workflows test-lowest e2e run \
+.PHONY: help venv engine stack-images lint test test-unit test-workflows test-lowest e2e e2e-repro run \
         clean distclean
 
 help:
-	@echo "targets: venv engine stack-images lint test test-unit test-workflows test-lowest e2e run clean distclean"
+	@echo "targets: venv engine stack-images lint test test-unit test-workflows test-lowest e2e e2e-repro run clean distclean"
 	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  RUN_CONFIG=versions.toml  VENV=$(VENV)  PYTHON=$(PYTHON)"
 
 # ---------------------------------------------------------------- venv
@@ -120,6 +122,12 @@ test-lowest:
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)
 	"$(VENV)/bin/pytest" -m e2e --timeout=5400 $(PYTEST_ARGS)
+
+# Not in CI: run by hand for a reproducibility report (tests/e2e/repro.py); exit 1 if the
+# two tarballs differ.
+e2e-repro: venv engine stack-images
+	$(call phase,e2e-repro: two cold builds of Mono 6.14.1 then a comparison)
+	"$(VENV_PY)" -m tests.e2e.repro $(REPRO_ARGS)
 
 run: venv engine stack-images
 	$(call phase,release-bot run)

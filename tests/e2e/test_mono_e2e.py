@@ -1,9 +1,16 @@
 """e2e tier (`make e2e`): real Mono built from source through the CLI, then used for real.
 
-Builds Mono 6.8.0.105 from Debian's source package with the recipe in
-tests/e2e/versions.mono-6.8.toml (about 45 minutes on two cores), then checks the artifact:
-`/app/bin/mono --version`, a C# hello world compiled by the built `mcs` and run by the built
-`mono`, and the smoke tests (console and web samples) on a runtime image made from it.
+Builds Mono 6.14.1, the release versions.toml pins, from Debian's source package
+mono 6.14.1+ds2-3 with the recipe in tests/e2e/versions.mono-6.14.toml (about 35 minutes on
+two cores), then checks the artifact: the manifest, `/app/bin/mono --version`, a C# hello
+world compiled by the built `mcs` and run by the built `mono` from /app with no network, and
+the smoke tests (console and web samples) on a runtime image made from it.
+
+The sources come from apt itself (tests/harness/debsource.py: `apt-get source
+--download-only` through a temporary sources list made from this machine's own apt
+configuration) and are served to the bot over loopback, so the bot's own download, checksum
+and cache path fetches them. RELEASE_BOT_E2E_SOURCES=DIR keeps the downloaded source package
+there (default: .cache/release-bot/debian-sources).
 
 RELEASE_BOT_E2E_ARTIFACTS=DIR reuses the artifacts of an earlier e2e build in DIR instead of
 building again (the checks below still run on them); RELEASE_BOT_E2E_OUT=DIR keeps the
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,18 +30,43 @@ import pytest
 
 from bot.build.manifest import load_manifest
 from tests.clirunner import run_cli
+from tests.harness.debsource import fetch_source
+from tests.harness.upstream import UpstreamServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 HERE = Path(__file__).parent
-CONFIG = HERE / "versions.mono-6.8.toml"
-VERSION = "6.8.0.105"
+RECIPE = HERE / "versions.mono-6.14.toml"
+VERSION = "6.14.1"
+DEBIAN_PACKAGE = ("mono", "6.14.1+ds2-3", "unstable")  # package, version, suite
+PLACEHOLDER = "http://sources.invalid"  # the recipe's stand-in for the loopback server
 HELLO = 'class P { static void Main() { System.Console.WriteLine("Hello World"); } }\n'
 
 
+def serve_recipe(up: UpstreamServer, files: list[Path], directory: Path) -> Path:
+    """Serve the source package's files at the server's root and write the recipe with the
+    server's URL in place of its placeholder host; returns the config to pass the bot."""
+    for f in files:
+        up.add_file(f"/{f.name}", f)
+    text = RECIPE.read_text(encoding="utf-8")
+    assert PLACEHOLDER in text
+    config = directory / RECIPE.name
+    config.write_text(text.replace(PLACEHOLDER, up.url.rstrip("/")), encoding="utf-8")
+    return config
+
+
 @pytest.fixture(scope="module")
-def artifacts(stack_images: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[Path]:
+def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    sources = Path(os.environ.get("RELEASE_BOT_E2E_SOURCES")
+                   or ".cache/release-bot/debian-sources")
+    files = fetch_source(*DEBIAN_PACKAGE, sources)
+    with UpstreamServer() as up:
+        yield serve_recipe(up, files, tmp_path_factory.mktemp("e2e-config"))
+
+
+@pytest.fixture(scope="module")
+def artifacts(stack_images: tuple[str, str], config: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     reuse = os.environ.get("RELEASE_BOT_E2E_ARTIFACTS")
     if reuse:
         yield Path(reuse)
@@ -41,7 +74,7 @@ def artifacts(stack_images: tuple[str, str], tmp_path_factory: pytest.TempPathFa
     out = Path(os.environ.get("RELEASE_BOT_E2E_OUT") or tmp_path_factory.mktemp("e2e-out"))
     env = {"PATH": os.environ.get("PATH", ""),
            "RELEASE_BOT_CACHE": os.environ.get("RELEASE_BOT_CACHE", ".cache/release-bot")}
-    result = run_cli(["--config", str(CONFIG), "build", "mono", "--stack", "test",
+    result = run_cli(["--config", str(config), "build", "mono", "--stack", "test",
                       "--out", str(out)], env=env)
     assert result.code == 0, result.output[-4000:]
     yield out
@@ -75,6 +108,12 @@ def test_manifest_describes_the_build(artifacts: Path, tarball: Path) -> None:
     assert manifest.component == "mono"
     assert manifest.version == VERSION
     assert manifest.size == tarball.stat().st_size
+    recipe = tomllib.loads(RECIPE.read_text(encoding="utf-8"))["components"]["mono"]
+    assert manifest.source.sha256 == recipe["sha256"]
+    assert [s.sha256 for s in manifest.extra_sources] == [recipe["extra-sources"][0]["sha256"]]
+    assert manifest.provenance is not None
+    assert [p.path for p in manifest.provenance.patches] == recipe["patches"]
+    assert manifest.provenance.recipe.configure_args == tuple(recipe["configure-args"])
 
 
 def test_built_mono_reports_its_version(docker_client: docker.DockerClient,
@@ -92,10 +131,10 @@ def test_built_compiler_and_runtime_run_hello_world(docker_client: docker.Docker
     assert out.strip().splitlines()[-1] == "Hello World"
 
 
-def test_smoke_checks_pass_on_the_built_mono(artifacts: Path, stack_images: tuple[str, str]
-                                             ) -> None:
+def test_smoke_checks_pass_on_the_built_mono(artifacts: Path, config: Path,
+                                             stack_images: tuple[str, str]) -> None:
     env = {"PATH": os.environ.get("PATH", "")}
-    result = run_cli(["--config", str(CONFIG), "smoke", "--stack", "test",
+    result = run_cli(["--config", str(config), "smoke", "--stack", "test",
                       "--artifacts", str(artifacts), "--json"], env=env)
     assert result.code == 0, result.output[-4000:]
     results = json.loads(result.stdout)

@@ -9,6 +9,9 @@ from pathlib import Path
 import docker
 import docker.errors
 
+# re-exported for network probes: the host is read from apt's configuration
+from tests.harness.debsource import apt_mirror_host  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_DOCKER = REPO_ROOT / "tests" / "harness" / "ensure-docker.sh"
 MAKE_STACK_IMAGES = REPO_ROOT / "images" / "stack" / "make-stack-images.sh"
@@ -18,23 +21,6 @@ TEST_RUN_IMAGE = "release-bot-test/bookworm:run"
 STACK_IMAGES = (TEST_BUILD_IMAGE, TEST_RUN_IMAGE)
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-
-
-def apt_mirror_host() -> str:
-    """The host of this machine's first apt source (read from apt's own configuration, so
-    no registry host is written in the repository)."""
-    import re
-
-    files = [Path("/etc/apt/sources.list"),
-             *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
-             *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
-    for path in files:
-        text = path.read_text(errors="replace") if path.is_file() else ""
-        for line in text.splitlines():
-            m = re.match(r"\s*(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)https?://([^/\s]+)", line)
-            if m:
-                return m.group(1)
-    raise RuntimeError("no http(s) apt source on this machine to probe")
 
 
 def docker_base_url() -> str:
