@@ -13,9 +13,16 @@
 #   release-bot-test/bookworm:build   minbase + ca-certificates
 #   release-bot-test/bookworm:run     same image
 #
+# STACK_ARCH=arm64 on a machine of another architecture builds the foreign images, tagged
+# :build-arm64 and :run-arm64, under QEMU user-mode emulation: Debian's qemu-user-static and
+# binfmt-support are installed and registered when missing, debootstrap runs its second
+# stage under QEMU by itself, and the image is made by the classic builder (`FROM scratch`
+# + `ADD rootfs.tar /`, `--platform linux/ARCH`), which records the architecture (Docker
+# 20.10's `docker import --platform` records the host's).
+#
 # Reuses the images when both tags exist with the current STACK_VERSION label.
 # Env: STACK_FORCE=1 rebuilds; DEBIAN_MIRROR overrides the mirror;
-#      STACK_SUITE (default bookworm).
+#      STACK_SUITE (default bookworm); STACK_ARCH (amd64 or arm64; default this machine's).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,8 +30,17 @@ repo="$(cd "$here/../.." && pwd)"
 
 SUITE="${STACK_SUITE:-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-}"
-BUILD_TAG="release-bot-test/${SUITE}:build"
-RUN_TAG="release-bot-test/${SUITE}:run"
+HOST_ARCH="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+ARCH="${STACK_ARCH:-$HOST_ARCH}"
+case "$ARCH" in
+    amd64|arm64) ;;
+    *) printf 'make-stack-images: unknown STACK_ARCH %s: use amd64 or arm64\n' "$ARCH" >&2; exit 2 ;;
+esac
+# the host's architecture keeps the plain tags; a foreign one gets a suffix
+SUFFIX=""
+if [[ "$ARCH" != "$HOST_ARCH" ]]; then SUFFIX="-$ARCH"; fi
+BUILD_TAG="release-bot-test/${SUITE}:build${SUFFIX}"
+RUN_TAG="release-bot-test/${SUITE}:run${SUFFIX}"
 # Bump when the recipe below changes so old images are rebuilt.
 STACK_VERSION="2"
 LABEL="org.release-bot.stack-version"
@@ -86,6 +102,30 @@ if [[ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]] && command -v apt-g
         apt-get install -y -qq --no-install-recommends debian-archive-keyring >/dev/null
 fi
 
+# A foreign architecture runs under QEMU user mode: binfmt_misc must know its ELF machine.
+if [[ -n "$SUFFIX" ]]; then
+    case "$ARCH" in arm64) q=aarch64 ;; *) q=x86_64 ;; esac
+    if [[ ! -e "/usr/libexec/qemu-binfmt/$q-binfmt-P" && ! -e "/usr/bin/qemu-$q-static" ]]; then
+        command -v apt-get >/dev/null 2>&1 || die "qemu-user-static is missing; install it and binfmt-support"
+        log "apt-get install qemu-user-static binfmt-support"
+        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends qemu-user-static binfmt-support >/dev/null; then
+            as_root apt-get update -qq
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends qemu-user-static binfmt-support >/dev/null
+        fi
+    fi
+    if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
+        as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+            die "cannot mount binfmt_misc: $ARCH binaries cannot run here"
+    fi
+    if [[ ! -e "/proc/sys/fs/binfmt_misc/qemu-$q" ]]; then
+        as_root update-binfmts --enable "qemu-$q" >/dev/null 2>&1 || true
+    fi
+    [[ -e "/proc/sys/fs/binfmt_misc/qemu-$q" ]] ||
+        die "QEMU for $ARCH is not registered with binfmt_misc (update-binfmts --enable qemu-$q)"
+fi
+
 workdir="$(mktemp -d "${TMPDIR:-/var/tmp}/release-bot-stack.XXXXXX")"
 rootfs="$workdir/rootfs"
 
@@ -100,9 +140,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "debootstrap --variant=minbase $SUITE (mirror: ${MIRROR:-the default of debootstrap})"
+log "debootstrap --arch=$ARCH --variant=minbase $SUITE (mirror: ${MIRROR:-the default of debootstrap})"
 start=$SECONDS
-if ! as_root "$(command -v debootstrap)" --variant=minbase --include=ca-certificates \
+if ! as_root "$(command -v debootstrap)" --arch="$ARCH" --variant=minbase --include=ca-certificates \
         "$SUITE" "$rootfs" ${MIRROR:+"$MIRROR"} >"$workdir/debootstrap.log" 2>&1; then
     tail -n 30 "$workdir/debootstrap.log" >&2
     [[ -f "$rootfs/debootstrap/debootstrap.log" ]] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
@@ -124,13 +164,28 @@ if [[ -z "$MIRROR" && -r /etc/os-release ]] && grep -qx "VERSION_CODENAME=$SUITE
     done
 fi
 
-log "docker import -> $BUILD_TAG"
-as_root tar --numeric-owner -C "$rootfs" -c . | docker import \
-    --change "LABEL $LABEL=$STACK_VERSION" \
-    --change "LABEL org.release-bot.stack-suite=$SUITE" \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV LANG=C.UTF-8' \
-    --change 'CMD ["/bin/bash"]' \
-    - "$BUILD_TAG" >/dev/null
+if [[ -z "$SUFFIX" ]]; then
+    log "docker import -> $BUILD_TAG"
+    as_root tar --numeric-owner -C "$rootfs" -c . | docker import \
+        --change "LABEL $LABEL=$STACK_VERSION" \
+        --change "LABEL org.release-bot.stack-suite=$SUITE" \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["/bin/bash"]' \
+        - "$BUILD_TAG" >/dev/null
+else
+    log "docker build --platform linux/$ARCH (FROM scratch + ADD rootfs.tar) -> $BUILD_TAG"
+    ctx="$workdir/context"
+    mkdir -p "$ctx"
+    as_root tar --numeric-owner -C "$rootfs" -cf "$ctx/rootfs.tar" .
+    as_root chown "$(id -u):$(id -g)" "$ctx/rootfs.tar"
+    printf '%s\n' 'FROM scratch' 'ADD rootfs.tar /' \
+        "LABEL $LABEL=\"$STACK_VERSION\" org.release-bot.stack-suite=\"$SUITE\"" \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+        'CMD ["/bin/bash"]' >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 docker build -q --platform "linux/$ARCH" -t "$BUILD_TAG" "$ctx" >/dev/null
+    got="$(docker image inspect --format '{{.Architecture}}' "$BUILD_TAG")"
+    [[ "$got" == "$ARCH" ]] || die "$BUILD_TAG records architecture $got, not $ARCH"
+fi
 docker tag "$BUILD_TAG" "$RUN_TAG"
 echo "built $BUILD_TAG and $RUN_TAG in $((SECONDS - start))s"

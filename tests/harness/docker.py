@@ -51,12 +51,26 @@ def ensure_engine() -> None:
     subprocess.run([str(ENSURE_DOCKER)], check=True)
 
 
-def missing_stack_images(client: docker.DockerClient | None = None) -> list[str]:
+def stack_image_tags(arch: str | None = None) -> tuple[str, str]:
+    """(build, run) tags of the test stack for `arch`: the plain tags for this machine's
+    architecture, `:build-ARCH` / `:run-ARCH` for a foreign one (made under QEMU)."""
+    if arch is None or arch == host_arch():
+        return STACK_IMAGES
+    return f"{TEST_BUILD_IMAGE}-{arch}", f"{TEST_RUN_IMAGE}-{arch}"
+
+
+def host_arch() -> str:
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def missing_stack_images(client: docker.DockerClient | None = None,
+                         arch: str | None = None) -> list[str]:
     own = client is None
     c = make_client() if client is None else client
     try:
         missing = []
-        for tag in STACK_IMAGES:
+        for tag in stack_image_tags(arch):
             try:
                 c.images.get(tag)
             except docker.errors.ImageNotFound:
@@ -67,14 +81,14 @@ def missing_stack_images(client: docker.DockerClient | None = None) -> list[str]
             c.close()
 
 
-def ensure_stack_images(client: docker.DockerClient | None = None) -> tuple[str, str]:
-    """Build the stack images with images/stack/make-stack-images.sh if any is missing.
-
-    Returns (TEST_BUILD_IMAGE, TEST_RUN_IMAGE).
-    """
-    if missing_stack_images(client):
-        subprocess.run([str(MAKE_STACK_IMAGES)], check=True)
-        still = missing_stack_images(client)
+def ensure_stack_images(client: docker.DockerClient | None = None,
+                        arch: str | None = None) -> tuple[str, str]:
+    """Build the stack images with images/stack/make-stack-images.sh if any is missing
+    (`arch`: a foreign architecture's, under QEMU user mode). Returns (build, run) tags."""
+    if missing_stack_images(client, arch):
+        env = {**os.environ, **({"STACK_ARCH": arch} if arch else {})}
+        subprocess.run([str(MAKE_STACK_IMAGES)], check=True, env=env)
+        still = missing_stack_images(client, arch)
         if still:
             raise RuntimeError(f"{MAKE_STACK_IMAGES} ran but images are still missing: {still}")
-    return TEST_BUILD_IMAGE, TEST_RUN_IMAGE
+    return stack_image_tags(arch)
