@@ -25,9 +25,9 @@ from typing import Any
 
 from .gitstore import BLOB_MODES, Commit, Flat, GitStore, Person
 from .operations import OPERATIONS
+from .plumbing import DOCS, ApiError, Response, _iso, _node_id, _now, _validation_failed, op
 from .validator import ResponseValidator
 
-DOCS = "https://docs.github.com/rest"
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID {rid}."
@@ -51,50 +51,6 @@ ISSUE_BODY_LIMIT = 65536  # characters, like GitHub
 # --------------------------------------------------------------------------------------
 # plumbing types
 # --------------------------------------------------------------------------------------
-class ApiError(Exception):
-    """Raised by handlers: becomes a GitHub-shaped error response."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        errors: list[dict[str, Any]] | None = None,
-        *,
-        bodiless: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.bodiless = bodiless
-
-    def body(self) -> dict[str, Any] | None:
-        if self.bodiless:
-            return None
-        out: dict[str, Any] = {"message": self.message, "documentation_url": DOCS}
-        if self.errors is not None:
-            out["errors"] = self.errors
-        out["status"] = str(self.status)
-        return out
-
-
-def _validation_failed(
-    resource: str, code: str, field_: str | None = None, **extra: Any
-) -> ApiError:
-    err: dict[str, Any] = {"resource": resource, "code": code}
-    if field_ is not None:
-        err["field"] = field_
-    err.update(extra)
-    return ApiError(422, "Validation Failed", [err])
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None  # JSON-able, or bytes for raw downloads
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -147,18 +103,6 @@ def _template_regex(template: str) -> re.Pattern[str]:
             else:
                 out += f"(?P<{name}>[^/]+)"
     return re.compile(f"^{out}$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _node_id(kind: str, ident: int | str) -> str:
-    return base64.b64encode(f"0:{kind}{ident}".encode()).decode().rstrip("=")
 
 
 def _as_bytes(data: bytes | str) -> bytes:
@@ -1513,14 +1457,6 @@ class _Ctx:
             "author": self.me(),
             "assets": [self.asset(r, a) for a in self.fake._assets_of(r, rel)],
         }
-
-
-def op(method: str, template: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    def deco(fn: Callable[..., Response]) -> Callable[..., Response]:
-        fn.__operation__ = (method, template)  # type: ignore[attr-defined]
-        return fn
-
-    return deco
 
 
 R = "/repos/{owner}/{repo}"
