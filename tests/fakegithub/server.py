@@ -23,7 +23,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .actions import BLOB_PREFIX, ActionsControl
+from .actions_rest import ActionsEndpoints
 from .gitstore import BLOB_MODES, Commit, Flat, GitStore, Person
+from .http_control import CONTROL_PREFIX, serve_control
 from .operations import OPERATIONS
 from .plumbing import DOCS, ApiError, Response, _iso, _node_id, _now, _validation_failed, op
 from .validator import ResponseValidator
@@ -44,7 +47,7 @@ NOT_ACCESSIBLE_MESSAGE = "Resource not accessible by integration"
 # Actions to create and approve pull requests" setting is off.
 ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
 GREEDY_PARAMS = {"ref", "path", "branch"}
-NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id"}
+NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id", "run_id", "artifact_id"}
 ISSUE_BODY_LIMIT = 65536  # characters, like GitHub
 
 
@@ -138,6 +141,9 @@ class Repo:
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower name -> label
     releases: dict[int, dict[str, Any]] = field(default_factory=dict)
     assets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> workflow
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # workflow runs (actions.py)
+    artifacts: dict[int, dict[str, Any]] = field(default_factory=dict)  # of the runs
     next_number: int = 1
     pushed_at: datetime | None = None
 
@@ -146,7 +152,7 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
 
-class FakeGitHub:
+class FakeGitHub(ActionsControl):
     """Stateful fake GitHub REST API on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
@@ -1462,7 +1468,7 @@ class _Ctx:
 R = "/repos/{owner}/{repo}"
 
 
-class _Endpoints:
+class _Endpoints(ActionsEndpoints):
     """One static method per implemented operation; each gets a ``_Ctx``."""
 
     # ------------------------------------------------------------------ misc
@@ -2346,6 +2352,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         if self.path.startswith("/download/"):
             resp = self._download()
+        elif self.path.startswith(BLOB_PREFIX):
+            resp = self.fake.serve_blob(self.path)
+        elif self.path.startswith(CONTROL_PREFIX):
+            resp = serve_control(self.fake, self.command, self.path, body)
         else:
             resp = self.fake.handle(self.command, self.path, headers, body)
         if isinstance(resp.body, bytes | bytearray):
