@@ -1,6 +1,7 @@
 """Stateful fake GitHub REST API for tests (see README.md)."""
 
-from .server import ApiError, FakeGitHub, Fault, RecordedRequest, Repo
+from .plumbing import ApiError
+from .server import FakeGitHub, Fault, RecordedRequest, Repo
 from .validator import ResponseValidator, SchemaViolation
 
 __all__ = [

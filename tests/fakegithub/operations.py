@@ -61,6 +61,16 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", R + "/releases/{release_id}/assets"),  # served under /uploads (upload_url)
     ("GET", R + "/releases/assets/{asset_id}"),
     ("DELETE", R + "/releases/assets/{asset_id}"),
+    # actions: workflow runs and their artifacts (actions.py)
+    ("GET", R + "/actions/workflows/{workflow_id}"),
+    ("GET", R + "/actions/workflows/{workflow_id}/runs"),
+    ("GET", R + "/actions/runs"),
+    ("GET", R + "/actions/runs/{run_id}"),
+    ("GET", R + "/actions/runs/{run_id}/artifacts"),
+    ("GET", R + "/actions/artifacts"),
+    ("GET", R + "/actions/artifacts/{artifact_id}"),
+    ("DELETE", R + "/actions/artifacts/{artifact_id}"),
+    ("GET", R + "/actions/artifacts/{artifact_id}/{archive_format}"),  # 302 to /_blobs/...
 )
 
 # Schemas used for error bodies on statuses an operation does not document (GitHub answers

@@ -23,11 +23,14 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .actions import BLOB_PREFIX, ActionsControl
+from .actions_rest import ActionsEndpoints
 from .gitstore import BLOB_MODES, Commit, Flat, GitStore, Person
+from .http_control import CONTROL_PREFIX, serve_control
 from .operations import OPERATIONS
+from .plumbing import DOCS, ApiError, Response, _iso, _node_id, _now, _validation_failed, op
 from .validator import ResponseValidator
 
-DOCS = "https://docs.github.com/rest"
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID {rid}."
@@ -44,57 +47,13 @@ NOT_ACCESSIBLE_MESSAGE = "Resource not accessible by integration"
 # Actions to create and approve pull requests" setting is off.
 ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
 GREEDY_PARAMS = {"ref", "path", "branch"}
-NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id"}
+NUMERIC_PARAMS = {"pull_number", "issue_number", "release_id", "asset_id", "run_id", "artifact_id"}
 ISSUE_BODY_LIMIT = 65536  # characters, like GitHub
 
 
 # --------------------------------------------------------------------------------------
 # plumbing types
 # --------------------------------------------------------------------------------------
-class ApiError(Exception):
-    """Raised by handlers: becomes a GitHub-shaped error response."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        errors: list[dict[str, Any]] | None = None,
-        *,
-        bodiless: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.bodiless = bodiless
-
-    def body(self) -> dict[str, Any] | None:
-        if self.bodiless:
-            return None
-        out: dict[str, Any] = {"message": self.message, "documentation_url": DOCS}
-        if self.errors is not None:
-            out["errors"] = self.errors
-        out["status"] = str(self.status)
-        return out
-
-
-def _validation_failed(
-    resource: str, code: str, field_: str | None = None, **extra: Any
-) -> ApiError:
-    err: dict[str, Any] = {"resource": resource, "code": code}
-    if field_ is not None:
-        err["field"] = field_
-    err.update(extra)
-    return ApiError(422, "Validation Failed", [err])
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None  # JSON-able, or bytes for raw downloads
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -149,18 +108,6 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{out}$")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _node_id(kind: str, ident: int | str) -> str:
-    return base64.b64encode(f"0:{kind}{ident}".encode()).decode().rstrip("=")
-
-
 def _as_bytes(data: bytes | str) -> bytes:
     return data.encode() if isinstance(data, str) else data
 
@@ -194,6 +141,9 @@ class Repo:
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower name -> label
     releases: dict[int, dict[str, Any]] = field(default_factory=dict)
     assets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> workflow
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # workflow runs (actions.py)
+    artifacts: dict[int, dict[str, Any]] = field(default_factory=dict)  # of the runs
     next_number: int = 1
     pushed_at: datetime | None = None
 
@@ -202,7 +152,7 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
 
-class FakeGitHub:
+class FakeGitHub(ActionsControl):
     """Stateful fake GitHub REST API on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
@@ -1515,18 +1465,10 @@ class _Ctx:
         }
 
 
-def op(method: str, template: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    def deco(fn: Callable[..., Response]) -> Callable[..., Response]:
-        fn.__operation__ = (method, template)  # type: ignore[attr-defined]
-        return fn
-
-    return deco
-
-
 R = "/repos/{owner}/{repo}"
 
 
-class _Endpoints:
+class _Endpoints(ActionsEndpoints):
     """One static method per implemented operation; each gets a ``_Ctx``."""
 
     # ------------------------------------------------------------------ misc
@@ -2410,6 +2352,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         if self.path.startswith("/download/"):
             resp = self._download()
+        elif self.path.startswith(BLOB_PREFIX):
+            resp = self.fake.serve_blob(self.path)
+        elif self.path.startswith(CONTROL_PREFIX):
+            resp = serve_control(self.fake, self.command, self.path, body)
         else:
             resp = self.fake.handle(self.command, self.path, headers, body)
         if isinstance(resp.body, bytes | bytearray):
