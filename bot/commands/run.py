@@ -121,13 +121,13 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
     if runtime_image is not None and not runtime_image.strip():
         raise UsageError("--runtime-image is empty; name an image or drop the option")
     if runtime_image is not None and any(s.smoke for s in plan.stacks):
-        prepared_runtime(app.docker, runtime_image)  # before any build: it must exist
+        prepared_runtime(app.engine, runtime_image)  # before any build: it must exist
     ncpu = cpus or os.cpu_count() or 1
     deps = RunDeps(
         config=config,
         store=store,
         builder=lambda: app.builder,
-        docker=lambda: app.docker,
+        engine=lambda: app.engine,
         announcer=lambda: _announcer(app),
         reporter=app.reporter,
         templates=app.templates,

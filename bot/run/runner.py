@@ -26,6 +26,7 @@ from bot.build.manifest import Manifest, artifact_name, load_manifest, manifest_
 from bot.build.plan import plan_build
 from bot.build.runner import Builder
 from bot.config import Config
+from bot.containers.port import ContainerEngine
 from bot.errors import (
     BotError,
     BuildError,
@@ -52,7 +53,6 @@ from bot.store.publish import PublishResult, collect_artifacts, publish
 from bot.versions import Version
 
 if TYPE_CHECKING:
-    import docker
     import jinja2
 
 
@@ -63,7 +63,7 @@ class RunDeps:
     config: Config
     store: ArtifactStore
     builder: Callable[[], Builder]  # called only when something is built
-    docker: Callable[[], docker.DockerClient]  # called only when checks run
+    engine: Callable[[], ContainerEngine]  # called only when checks run
     announcer: Callable[[], Announcer]
     reporter: Reporter
     templates: jinja2.Environment
@@ -137,7 +137,7 @@ def smoke_plan(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], dire
                run_id: str) -> SmokePlan:
     present = {m.component for m in manifests}
     if deps.runtime_image is not None:
-        xsp = has_xsp(deps.docker(), deps.runtime_image, run_id)
+        xsp = has_xsp(deps.engine(), deps.runtime_image, run_id)
         only = [c.name for c in CHECKS if c.needs in present and (c.needs != "xsp" or xsp)]
         return plan_for_image(deps.runtime_image, has_xsp=xsp, only=only,
                               ready_timeout=deps.ready_timeout)
@@ -182,7 +182,7 @@ def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
             checks = smoke_plan(deps, run, manifests, directory, run_id)
             reporter.info(f"smoke: {checks.describe()}")
             try:
-                outcome.smoke = run_smoke(deps.docker(), checks, deps.samples, reporter,
+                outcome.smoke = run_smoke(deps.engine(), checks, deps.samples, reporter,
                                           run_id)
             except SmokeError as exc:  # the runtime image itself: every check fails
                 outcome.smoke = [SmokeResult("runtime", False, 0.0, detail=exc.message)]
