@@ -35,9 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.build.images import ensure_builder_image  # noqa: E402
+from bot.build.builder_image import ensure_builder_image  # noqa: E402
 from bot.build.plan import BUILD_USER, plan_build  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from bot.containers.docker import DockerEngine  # noqa: E402
 from tests.clirunner import run_cli  # noqa: E402
 from tests.harness import docker as hdocker  # noqa: E402
 from tests.harness.upstream import UpstreamServer  # noqa: E402
@@ -111,7 +112,8 @@ def main() -> None:
 
     hdocker.ensure_stack_images()
     client = hdocker.make_client(timeout=600)
-    image = ensure_builder_image(client, hdocker.TEST_BUILD_IMAGE, lambda line: None)
+    image = ensure_builder_image(DockerEngine(client), hdocker.TEST_BUILD_IMAGE,
+                                 lambda line: None)
     tarball = make_tarball(hello_project(heavy_files=args.heavy), "heavy-1.0")
     sha = hashlib.sha256(tarball).hexdigest()
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp, UpstreamServer() as up:

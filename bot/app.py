@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from bot.build.runner import Builder
+    from bot.containers.port import ContainerEngine
     from bot.store import ArtifactStore
 
 
@@ -166,17 +167,23 @@ class App:
         return session.client("s3", endpoint_url=endpoint, config=config)
 
     @cached_property
+    def engine(self) -> ContainerEngine:
+        """The container port over the Docker engine (build and smoke)."""
+        from bot.containers.docker import DockerEngine
+
+        return DockerEngine(self.docker)
+
+    @cached_property
     def builder(self) -> Builder:
         """Builds in clean containers on the Docker engine (`build` and `run`)."""
-        from bot.build.container import DockerRuntime
-        from bot.build.images import ensure_builder_image
-        from bot.build.runner import Builder, docker_base_image
+        from bot.build.builder_image import base_image, ensure_builder_image
+        from bot.build.runner import Builder
 
         return Builder(
             cache=self.source_cache,
-            runtime=DockerRuntime(self.docker),
-            images=lambda base, on_line: ensure_builder_image(self.docker, base, on_line),
-            base_images=lambda ref: docker_base_image(self.docker, ref),
+            runtime=self.engine,
+            images=lambda base, on_line: ensure_builder_image(self.engine, base, on_line),
+            base_images=lambda ref: base_image(self.engine, ref),
             reporter=self.reporter,
             recipe_root=self.settings.config_path.resolve().parent,
             secrets=self.settings.secrets,

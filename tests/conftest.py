@@ -25,9 +25,10 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from bot.images import file_parts, inputs_hash
+from bot.containers.docker import DockerEngine
+from bot.containers.images import file_parts, inputs_hash
 from bot.resources import images_dir
-from bot.smoke.runtime import ensure_image
+from bot.smoke.runtime import smoke_image
 from tests.harness import docker as hdocker
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.s3 import MotoS3
@@ -98,9 +99,9 @@ def debian_runtime(docker_client: docker.DockerClient, stack_images: tuple[str, 
     files = sorted(p for p in context.iterdir() if p.is_file())
     digest = inputs_hash([run_image.encode(), docker_client.images.get(run_image).id.encode(),
                           *file_parts(files)])
-    image = ensure_image(docker_client, context,
-                         repository="release-bot-test/runtime-debian", digest=digest,
-                         buildargs={"BASE_IMAGE": run_image}, on_line=print)
+    image = smoke_image(DockerEngine(docker_client), context,
+                        repository="release-bot-test/runtime-debian", digest=digest,
+                        buildargs={"BASE_IMAGE": run_image}, on_line=print)
     return image.tag
 
 

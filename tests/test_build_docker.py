@@ -20,11 +20,12 @@ import docker
 import pytest
 
 from bot.app import App
-from bot.build.images import ensure_builder_image
+from bot.build.builder_image import ensure_builder_image
 from bot.build.manifest import load_manifest
 from bot.build.plan import plan_build
 from bot.config import load_config
-from bot.images import BuiltImage
+from bot.containers.docker import DockerEngine
+from bot.containers.images import BuiltImage
 from bot.report import RecordingReporter
 from bot.settings import Settings
 from tests.clirunner import CliResult, run_cli
@@ -44,7 +45,8 @@ GH_MARKER = "ghp_MARKERtoken0123456789abcdefTOKEN"
 def builder_image(docker_client: docker.DockerClient, stack_images: tuple[str, str]
                   ) -> BuiltImage:
     """The builder image on the test stack (built once; reused across sessions by tag)."""
-    return ensure_builder_image(docker_client, stack_images[0], lambda line: None)
+    return ensure_builder_image(DockerEngine(docker_client), stack_images[0],
+                                lambda line: None)
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,7 @@ import pytest
 
 from bot import __version__
 from bot.app import App
-from bot.build.container import ContainerSpec, DockerRuntime
-from bot.build.images import ensure_builder_image
+from bot.build.builder_image import base_image, ensure_builder_image
 from bot.build.manifest import (
     BaseImage,
     Manifest,
@@ -37,11 +36,13 @@ from bot.build.manifest import (
     write_manifest,
 )
 from bot.build.plan import plan_build
-from bot.build.runner import Builder, docker_base_image
+from bot.build.runner import Builder
 from bot.cache import SourceCache
 from bot.config import load_config, parse_config
+from bot.containers.docker import DockerEngine
+from bot.containers.images import BuiltImage
+from bot.containers.port import ContainerSpec
 from bot.errors import BuildError, UsageError
-from bot.images import BuiltImage
 from bot.notes.collect import build_notes
 from bot.notes.render import render_notes
 from bot.report import RecordingReporter
@@ -441,10 +442,11 @@ patches = ["images/patches/hello/readme.patch"]
 ''')
     config = recipe.root / "versions.toml"
     app = App(Settings.from_env(recipe.env(), config_path=config), RecordingReporter())
+    engine = DockerEngine(docker_client)
     builder = Builder(
-        cache=app.source_cache, runtime=DockerRuntime(docker_client),
-        images=lambda ref, on_line: ensure_builder_image(docker_client, ref, on_line),
-        base_images=lambda ref: docker_base_image(docker_client, ref),
+        cache=app.source_cache, runtime=engine,
+        images=lambda ref, on_line: ensure_builder_image(engine, ref, on_line),
+        base_images=lambda ref: base_image(engine, ref),
         reporter=app.reporter, recipe_root=recipe.root)
     plan = plan_build(load_config(config), "hello", "test", cpus=2)
     first = builder.build(plan, recipe.out)

@@ -16,6 +16,8 @@ import json
 import re
 import tarfile
 import time
+import tracemalloc
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,11 +30,13 @@ from bot.run.runner import take_from_store
 from bot.store import LocalStore
 from bot.store.layout import Index, IndexEntry
 from bot.store.publish import collect_artifacts, publish
+from bot.store.s3 import S3Store
 from bot.versions import Version
 from tests.builtartifacts import index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
 from tests.harness import docker as hdocker
+from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball
 
@@ -320,3 +324,41 @@ def test_a_store_manifest_that_is_not_the_artifacts_is_refused_with_exit_6(
         take_from_store(store, Target("mono", "1.0", "s1"), here)
     assert caught.value.exit_code == 6
     assert "s1/mono-1.0" in caught.value.message and "republish" in caught.value.message
+
+
+def test_a_published_artifact_is_streamed_to_disk_not_read_into_memory(tmp_path: Path
+                                                                       ) -> None:
+    size = 32 << 20
+    store = LocalStore(tmp_path / "store")
+    built = make_artifact(tmp_path / "out", "mono", "1.0", "s1", size=size)
+    publish(store, collect_artifacts(tmp_path / "out"), force=False,
+            reporter=RecordingReporter())
+    here = tmp_path / "run"
+    here.mkdir()
+    tracemalloc.start()
+    try:
+        manifest = take_from_store(store, Target("mono", "1.0", "s1"), here)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert manifest.sha256 == built.sha256
+    assert hashlib.sha256((here / "mono-1.0-s1.tar.gz").read_bytes()).hexdigest() == built.sha256
+    assert peak < size // 8, f"{peak} bytes traced while taking a {size}-byte tarball"
+
+
+def test_taking_from_s3_streams_the_tarball_and_refuses_a_missing_one(
+        tmp_path: Path, s3: MotoS3) -> None:
+    store = S3Store(s3.client(), s3.make_bucket(f"run-{uuid.uuid4().hex[:12]}"), "p",
+                    endpoint_url=s3.endpoint)
+    built = make_artifact(tmp_path / "out", "mono", "1.0", "s1", size=(9 << 20) + 7)
+    publish(store, collect_artifacts(tmp_path / "out"), force=False,
+            reporter=RecordingReporter())
+    here = tmp_path / "run"
+    here.mkdir()
+    assert take_from_store(store, Target("mono", "1.0", "s1"), here).sha256 == built.sha256
+    assert (here / "mono-1.0-s1.tar.gz").read_bytes() == built.data
+
+    s3.client().delete_object(Bucket=store.bucket, Key="p/s1/mono-1.0.tar.gz")
+    with pytest.raises(PublishError) as caught:
+        take_from_store(store, Target("mono", "1.0", "s1"), tmp_path)
+    assert "does not publish it" in caught.value.message

@@ -20,7 +20,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from bot.images import current_image
+from bot.containers.docker import DockerEngine
+from bot.containers.images import current_image
 from bot.resources import images_dir
 from bot.smoke.checks import RUN_LABEL
 from bot.smoke.plan import RuntimeArtifact
@@ -165,11 +166,12 @@ def test_runtime_from_artifacts_extracts_at_app(docker_client: docker.DockerClie
     built = make_artifact(tmp_path / "artifacts", "mono", "6.8.0.105", "test",
                           data=fake_mono_tarball())
     artifact = RuntimeArtifact("mono", "6.8.0.105", "test", built.tarball, built.sha256)
-    first = ensure_runtime_image(docker_client, stack_images[1], (artifact,), print)
-    again = ensure_runtime_image(docker_client, stack_images[1], (artifact,), print)
+    engine = DockerEngine(docker_client)
+    first = ensure_runtime_image(engine, stack_images[1], (artifact,), print)
+    again = ensure_runtime_image(engine, stack_images[1], (artifact,), print)
     assert again.id == first.id
     assert not again.built
-    assert current_image(docker_client, "release-bot/runtime", "0" * 64, INPUTS_LABEL) is None
+    assert current_image(engine, "release-bot/runtime", "0" * 64, INPUTS_LABEL) is None
     out = docker_client.containers.run(first.tag, ["mono"], remove=True)
     assert b"Hello World from the fake mono at /app/bin/mono" in out
     env = docker_client.images.get(first.tag).attrs["Config"]["Env"]

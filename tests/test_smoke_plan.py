@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.build.manifest import Dependency, Manifest, SourceRef
+from bot.containers.images import inputs_hash
 from bot.errors import UsageError
-from bot.images import inputs_hash
 from bot.notes.collect import load_smoke_results, smoke_to_json
 from bot.smoke.plan import CHECKS, RuntimeArtifact, plan_for_image, plan_from_artifacts
 from bot.smoke.results import SmokeResult, excerpt

@@ -23,10 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from bot import __version__
-from bot.build.container import ContainerRuntime, ContainerSpec, Mount
 from bot.build.manifest import (
     BaseImage,
     Dependency,
@@ -40,35 +39,19 @@ from bot.build.manifest import (
     write_manifest,
 )
 from bot.build.plan import BUILD_USER, BuildPlan, Step
-from bot.build.tarball import member_digests, pack, sha256_of, source_date_epoch
+from bot.build.tarball import PackResult, member_digests, pack, source_date_epoch
 from bot.cache import SourceCache
+from bot.containers.images import BuiltImage
+from bot.containers.port import ContainerEngine, ContainerSpec, EngineError, Mount
 from bot.errors import BuildError
-from bot.images import BuiltImage
+from bot.files import sha256_file
 from bot.report import Reporter
 from bot.report.base import Redactor, fmt_seconds
-
-if TYPE_CHECKING:
-    import docker
 
 TAIL_LINES = 30
 ImageProvider = Callable[[str, Callable[[str], None]], BuiltImage]
 # The stack's build image (a reference) as the engine knows it; None when it has no such image.
 BaseImageProvider = Callable[[str], BaseImage | None]
-
-
-def docker_base_image(client: docker.DockerClient, ref: str) -> BaseImage | None:
-    """`BaseImageProvider` over the docker SDK: the local image's id and RepoDigests."""
-    import docker.errors
-
-    try:
-        image = client.images.get(ref)
-    except docker.errors.ImageNotFound:
-        return None
-    except docker.errors.APIError as exc:
-        raise BuildError(f"cannot inspect the stack's build image {ref} "
-                         f"({exc.explanation or exc}); check the Docker engine") from None
-    digests = image.attrs.get("RepoDigests") or []
-    return BaseImage(str(image.id), tuple(sorted(str(d) for d in digests)))
 
 
 def _now() -> datetime:
@@ -122,7 +105,7 @@ class Builder:
     `base_images` tells what that build image is (None: the manifest records no base image);
     `clock` gives the build's start and end times."""
 
-    def __init__(self, *, cache: SourceCache, runtime: ContainerRuntime,
+    def __init__(self, *, cache: SourceCache, runtime: ContainerEngine,
                  images: ImageProvider, reporter: Reporter, recipe_root: Path,
                  secrets: tuple[str, ...] = (),
                  base_images: BaseImageProvider | None = None,
@@ -194,6 +177,7 @@ class Builder:
                          + (f" ({', '.join(base.repo_digests)})" if base.repo_digests else ""))
         spec = ContainerSpec(
             image=image.id,
+            command=("sleep", "infinity"),
             user=BUILD_USER,
             env={**plan.env, "SOURCE_DATE_EPOCH": str(epoch)},
             mounts=tuple(inputs.mounts),
@@ -202,21 +186,16 @@ class Builder:
             cpus=float(plan.cpus),
             memory=plan.memory,
             network="none",
+            init=True,
+            harden=True,
             keep=keep,
         )
         artifact_tmp = work / f"{plan.stem}.tar.gz"
-        with self.runtime.session(spec) as container:
-            log.line(f"container {container.name} ({container.id[:12]}), network none, "
-                     f"user {BUILD_USER}")
-            if keep:
-                self.reporter.info(f"keeping build container {container.name}: inspect it "
-                                   f"with `docker exec -it {container.name} bash`, remove "
-                                   f"it with `docker rm -f {container.name}`")
-            for step in plan.container_steps():
-                self._run_step(plan, step, container.run, log, out_dir)
-            with self._phase(plan, log, "package"):
-                packed = pack(container.export("/app"), "app", artifact_tmp, epoch,
-                              exclude=inputs.exclude)
+        try:
+            packed = self._in_container(plan, spec, inputs, log, out_dir, artifact_tmp, epoch)
+        except EngineError as exc:
+            raise BuildError(f"the Docker engine refused the build container ({exc}); check "
+                             "--cpus/--memory and `docker info`") from None
         if inputs.exclude:
             log.line(f"left out {len(packed.skipped)} entries that come from "
                      f"{', '.join(inputs.built_against)}")
@@ -229,6 +208,22 @@ class Builder:
         provenance = self._provenance(plan, inputs, base, started_at)
         return self._publish(plan, out_dir, work, artifact_tmp, packed.files, inputs, image,
                              epoch, started, provenance, log)
+
+    def _in_container(self, plan: BuildPlan, spec: ContainerSpec, inputs: _Inputs,
+                      log: BuildLog, out_dir: Path, artifact_tmp: Path, epoch: int) -> PackResult:
+        """The recipe's steps in one fresh container, then /app packed into `artifact_tmp`."""
+        with self.runtime.session(spec) as container:
+            log.line(f"container {container.name} ({container.id[:12]}), network none, "
+                     f"user {BUILD_USER}")
+            if spec.keep:
+                self.reporter.info(f"keeping build container {container.name}: inspect it "
+                                   f"with `docker exec -it {container.name} bash`, remove "
+                                   f"it with `docker rm -f {container.name}`")
+            for step in plan.container_steps():
+                self._run_step(plan, step, container.run, log, out_dir)
+            with self._phase(plan, log, "package"):
+                return pack(container.export("/app"), "app", artifact_tmp, epoch,
+                            exclude=inputs.exclude)
 
     def _fetch(self, plan: BuildPlan, out_dir: Path, log: BuildLog) -> _Inputs:
         inputs = _Inputs(mounts=[], sources=[], built_against={}, exclude={})
@@ -245,7 +240,7 @@ class Builder:
             if not path.is_file():
                 raise BuildError(f"patch {local.path} of {plan.component} not found under "
                                  f"{self.recipe_root}; add the file or fix `patches`")
-            inputs.patch_sha256[local.path] = sha256_of(path)
+            inputs.patch_sha256[local.path] = sha256_file(path)
             log.line(f"patch {local.path} (local)")
             inputs.mounts.append(Mount(path, local.mount))
         for req in plan.requires:
@@ -258,7 +253,7 @@ class Builder:
                     f"{plan.stack}`) or pass --with-deps")
             dep = load_manifest(manifest_path)
             artifact = out_dir / dep.artifact
-            if not artifact.is_file() or sha256_of(artifact) != dep.sha256:
+            if not artifact.is_file() or sha256_file(artifact) != dep.sha256:
                 raise BuildError(f"{artifact} is missing or does not match its manifest; "
                                  f"rebuild {req.component} with `release-bot build "
                                  f"{req.component} --stack {plan.stack}`")
@@ -302,7 +297,7 @@ class Builder:
     def _publish(self, plan: BuildPlan, out_dir: Path, work: Path, artifact_tmp: Path,
                  files: tuple[str, ...], inputs: _Inputs, image: BuiltImage, epoch: int,
                  started: float, provenance: Provenance, log: BuildLog) -> BuildResult:
-        digest = sha256_of(artifact_tmp)
+        digest = sha256_file(artifact_tmp)
         size = artifact_tmp.stat().st_size
         name = f"{plan.stem}.tar.gz"
         (work / f"{name}.sha256").write_text(f"{digest}  {name}\n", encoding="utf-8")

@@ -14,12 +14,13 @@ from bot.commands.override import override_pin
 from bot.errors import UsageError
 from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
 from bot.report import Table
+from bot.run.executor import RunOutcome, describe, exit_error
 from bot.run.plan import plan_run
-from bot.run.runner import RunDeps, RunOutcome, execute, raise_failures
+from bot.run.runner import RunDeps, run
 from bot.smoke.plan import DEFAULT_READY_TIMEOUT
 from bot.smoke.runtime import prepared_runtime
 from bot.smoke.samples import default_samples
-from bot.store.layout import read_index
+from bot.store.layout import artifact_key, read_index
 
 NOTES_FILE = "release-notes.md"
 
@@ -32,19 +33,22 @@ def _announcer(app: App) -> Announcer:
 
 
 def _report(app: App, outcome: RunOutcome, out_dir: Path | None) -> None:
-    kept = f"kept in {out_dir}" if out_dir is not None else "not published"
+    kept = f"kept in {out_dir}"
     rows = []
     for stack in outcome.stacks:
         published = {s.artifact.key: s.action.value for s in
                      (stack.published.plan.steps if stack.published else ())}
         smoke = ("-" if not stack.smoke else
                  f"{sum(r.passed for r in stack.smoke)}/{len(stack.smoke)} passed")
-        for m in stack.built:
-            key = f"{m.stack}/{m.component}-{m.version}.tar.gz"
-            rows.append([m.component, m.version, m.stack, m.sha256[:12] + "…", smoke,
-                         published.get(key, kept if stack.passed else "not published")])
+        for c in stack.components:
+            m, t = c.manifest, c.target
+            state = {"kept": kept, "published": published.get(
+                artifact_key(t.component, t.version, t.stack), "published")}.get(c.state, c.state)
+            rows.append([t.component, t.version, t.stack,
+                         m.sha256[:12] + "…" if m is not None else "-", smoke, state])
         if stack.failure is not None:
-            rows.append(["-", "-", stack.stack, "-", smoke, f"failed: {stack.failure}"])
+            rows.append(["-", "-", stack.stack, "-", smoke,
+                         f"failed ({stack.step}): {describe(stack.failure)}"])
     app.reporter.table(Table("release-bot run", ["component", "version", "stack", "sha256",
                                                  "smoke", "publish"], rows))
     if outcome.announced is not None and outcome.notes is not None:
@@ -86,8 +90,9 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
     what passed, then write the release notes: a GitHub Release when GITHUB_TOKEN and
     GITHUB_REPOSITORY are set, else dist/release-notes.md.
 
-    With nothing new it does nothing (no Docker, no GitHub) and says so. Exit 4 when a
-    build fails, 5 when smoke checks fail (the stacks that passed are still published).
+    With nothing new it does nothing (no Docker, no GitHub) and says so. A stack that fails
+    (a build, its checks, publishing) is not published and the other stacks go on; the exit
+    is the most severe failure: 6 publish, 7 GitHub, 4 build, 3 upstream, 5 smoke checks.
     """
     started = time.monotonic()
     config = app.config
@@ -121,13 +126,13 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
     if runtime_image is not None and not runtime_image.strip():
         raise UsageError("--runtime-image is empty; name an image or drop the option")
     if runtime_image is not None and any(s.smoke for s in plan.stacks):
-        prepared_runtime(app.docker, runtime_image)  # before any build: it must exist
+        prepared_runtime(app.engine, runtime_image)  # before any build: it must exist
     ncpu = cpus or os.cpu_count() or 1
     deps = RunDeps(
         config=config,
         store=store,
         builder=lambda: app.builder,
-        docker=lambda: app.docker,
+        engine=lambda: app.engine,
         announcer=lambda: _announcer(app),
         reporter=app.reporter,
         templates=app.templates,
@@ -139,6 +144,8 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
         ready_timeout=ready_timeout,
         out=out_dir,
     )
-    outcome = execute(plan, deps)
+    outcome = run(plan, deps)
     _report(app, outcome, out_dir)
-    raise_failures(outcome)
+    error = exit_error(outcome)
+    if error is not None:
+        raise error

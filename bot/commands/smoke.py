@@ -30,8 +30,8 @@ def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: st
     if runtime_image is not None:
         if artifacts is not None:
             raise UsageError("pass either --runtime-image or --artifacts, not both")
-        prepared_runtime(app.docker, runtime_image)
-        return plan_for_image(runtime_image, has_xsp=has_xsp(app.docker, runtime_image, run_id),
+        prepared_runtime(app.engine, runtime_image)
+        return plan_for_image(runtime_image, has_xsp=has_xsp(app.engine, runtime_image, run_id),
                               only=only, ready_timeout=ready_timeout)
     directory = artifacts if artifacts is not None else app.settings.dist_dir / "artifacts"
     if not directory.is_dir():
@@ -71,7 +71,7 @@ def command(app: App, stack: str | None, artifacts: Path | None, runtime_image: 
     run_id = new_run_id()
     plan = _plan(app, stack, artifacts, runtime_image, only, ready_timeout, run_id)
     app.reporter.info(f"smoke run {run_id}: {plan.describe()}")
-    results = run_smoke(app.docker, plan, samples, app.reporter, run_id)
+    results = run_smoke(app.engine, plan, samples, app.reporter, run_id)
     table = Table("Smoke tests", COLUMNS, [r.row() for r in results])
     failed = [r for r in results if not r.passed]
     if as_json:  # stdout is the JSON alone; the table still reaches the step summary

@@ -1,24 +1,25 @@
-"""Run a `RunPlan` thinly: per stack fetch, build, smoke, publish; then notes and the release.
+"""The steps of `release-bot run` over the real ports: the store, the builder, the container
+engine, the announcer; `bot.run.executor` sequences them and records every failure.
 
 Each stack works in its own directory `<work>/<stack>/` (emptied first): the artifacts taken
-from the store and those built here, so what is smoke-tested and published is exactly this
-run's. A failure of one stack (a build, the checks) is a value: the other stacks go on, only
-stacks whose builds and checks all passed are published, and the run fails at the end
-(exit 4 for a build, 5 for the checks). Notes cover what the store publishes for the
-versions in versions.toml, with this run's smoke results.
+from the store (streamed to disk, verified against index.json) and those built here, so what
+is smoke-tested and published is exactly this run's. Notes cover what the store publishes
+for the versions in versions.toml, with this run's smoke results, which are also saved as
+JSON (`RunDeps.smoke_results`).
 
 With `RunDeps.out` (`release-bot run --out DIR`, the build job of the GitHub Actions
 pipeline) nothing is published or announced: what each stack built and checked, with its
-smoke results, is copied into DIR for the publishing job.
+smoke results, is copied into DIR for the publishing job (and a failed build's log into
+DIR/failed/).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,20 +27,15 @@ from bot.build.manifest import Manifest, artifact_name, load_manifest, manifest_
 from bot.build.plan import plan_build
 from bot.build.runner import Builder
 from bot.config import Config
-from bot.errors import (
-    BotError,
-    BuildError,
-    GitHubError,
-    PublishError,
-    SmokeError,
-    UpstreamError,
-)
-from bot.files import atomic_write
+from bot.containers.port import ContainerEngine
+from bot.errors import BuildError, GitHubError, PublishError, SmokeError
+from bot.files import atomic_write, sha256_file
 from bot.notes.collect import build_notes, current_entries, smoke_to_json, store_manifests
 from bot.notes.model import NoteSmoke, ReleaseNotes
 from bot.notes.publisher import Announced, Announcer, announce_with_assets
 from bot.notes.render import render_notes
 from bot.report import Reporter
+from bot.run.executor import RunOutcome, StackOutcome, Steps, execute
 from bot.run.plan import SMOKED, RunPlan, StackRun, Target
 from bot.smoke.checks import new_run_id
 from bot.smoke.plan import CHECKS, SmokePlan, plan_for_image, plan_from_artifacts
@@ -52,18 +48,17 @@ from bot.store.publish import PublishResult, collect_artifacts, publish
 from bot.versions import Version
 
 if TYPE_CHECKING:
-    import docker
     import jinja2
 
 
 @dataclass(frozen=True, slots=True)
 class RunDeps:
-    """What the runner drives; built by `release-bot run` from the `App`."""
+    """What the steps drive; built by `release-bot run` from the `App`."""
 
     config: Config
     store: ArtifactStore
     builder: Callable[[], Builder]  # called only when something is built
-    docker: Callable[[], docker.DockerClient]  # called only when checks run
+    engine: Callable[[], ContainerEngine]  # called only when checks run
     announcer: Callable[[], Announcer]
     reporter: Reporter
     templates: jinja2.Environment
@@ -76,47 +71,24 @@ class RunDeps:
     out: Path | None = None  # build and check only: what passed is copied here
 
 
-@dataclass
-class StackOutcome:
-    stack: str
-    built: list[Manifest] = field(default_factory=list)
-    smoke: list[SmokeResult] = field(default_factory=list)
-    failure: BotError | None = None  # a build or smoke failure that kept it from publishing
-    published: PublishResult | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.failure is None and all(r.passed for r in self.smoke)
-
-
-@dataclass
-class RunOutcome:
-    stacks: list[StackOutcome]
-    notes: ReleaseNotes | None = None
-    announced: Announced | None = None
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Manifest:
-    """Copy a published artifact, its checksum and manifest into `directory`, verified."""
+    """Copy a published artifact (streamed), its checksum and manifest into `directory`,
+    verified against index.json."""
     key = artifact_key(target.component, target.version, target.stack)
     index, _ = read_index(store)
     entry = index.find(target.component, target.version, target.stack)
-    tarball = store.read(key)
-    stored_manifest = store.read(manifest_key(key))
-    if entry is None or tarball is None or stored_manifest is None:
+    name = artifact_name(target.component, target.version, target.stack)
+    tarball = directory / name
+    stored_manifest = store.read(manifest_key(key)) if entry is not None else None
+    if entry is None or stored_manifest is None or not store.download(key, tarball):
         raise PublishError(f"{target.describe()} is needed but {store.url} does not publish "
                            f"it (with its manifest); run without --component/--stack filters "
                            "so it is built too")
-    if _sha256(tarball.data) != entry.sha256:
+    if sha256_file(tarball) != entry.sha256:
+        tarball.unlink()
         raise PublishError(f"{store.public_url(key)} does not match the sha256 in index.json "
                            f"({entry.sha256[:12]}…); the store is damaged: republish it "
                            "with `release-bot publish --force`")
-    name = artifact_name(target.component, target.version, target.stack)
-    (directory / name).write_bytes(tarball.data)
     (directory / f"{name}.sha256").write_bytes(checksum_line(name, entry.sha256))
     path = directory / manifest_name(target.component, target.version, target.stack)
     path.write_bytes(stored_manifest.data)
@@ -133,11 +105,33 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
     return manifest
 
 
+def prepare(deps: RunDeps, run: StackRun) -> Path:
+    directory = deps.work_dir / run.stack
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
+
+
+def take(deps: RunDeps, target: Target, directory: Path) -> Manifest:
+    with deps.reporter.phase(f"{target.stack}: take {target.describe()}"):
+        manifest = take_from_store(deps.store, target, directory)
+        deps.reporter.info(f"took {target.describe()} from {deps.store.url}")
+    return manifest
+
+
+def build(deps: RunDeps, target: Target, directory: Path) -> Manifest:
+    plan = plan_build(deps.config, target.component, target.stack,
+                      Version.parse(target.version) if target.sha256 else None,
+                      cpus=deps.cpus, sha256=target.sha256)
+    with deps.reporter.phase(f"build {target.describe()}"):
+        return deps.builder().build(plan, directory).manifest
+
+
 def smoke_plan(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], directory: Path,
                run_id: str) -> SmokePlan:
     present = {m.component for m in manifests}
     if deps.runtime_image is not None:
-        xsp = has_xsp(deps.docker(), deps.runtime_image, run_id)
+        xsp = has_xsp(deps.engine(), deps.runtime_image, run_id)
         only = [c.name for c in CHECKS if c.needs in present and (c.needs != "xsp" or xsp)]
         return plan_for_image(deps.runtime_image, has_xsp=xsp, only=only,
                               ready_timeout=deps.ready_timeout)
@@ -147,59 +141,40 @@ def smoke_plan(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], dire
                                ready_timeout=deps.ready_timeout)
 
 
-def run_stack(deps: RunDeps, run: StackRun) -> StackOutcome:
-    outcome = StackOutcome(run.stack)
-    directory = deps.work_dir / run.stack
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    manifests: list[Manifest] = []
-    reporter = deps.reporter
-    if run.fetch:
-        with reporter.phase(f"{run.stack}: take published artifacts"):
-            for target in run.fetch:
-                manifests.append(take_from_store(deps.store, target, directory))
-                reporter.info(f"took {target.describe()} from {deps.store.url}")
-    try:
-        for target in run.builds:
-            plan = plan_build(deps.config, target.component, run.stack,
-                              Version.parse(target.version) if target.sha256 else None,
-                              cpus=deps.cpus, sha256=target.sha256)
-            with reporter.phase(f"build {target.describe()}"):
-                result = deps.builder().build(plan, directory)
-            outcome.built.append(result.manifest)
-            manifests.append(result.manifest)
-    except (BuildError, UpstreamError) as exc:
-        reporter.error(f"{run.stack}: {exc.message}")
-        outcome.failure = exc
-        if deps.out is not None:  # the failed build's log, for the job to keep
-            (deps.out / "failed").mkdir(parents=True, exist_ok=True)
-            for log in directory.glob("*.failed.log"):
-                shutil.copy2(log, deps.out / "failed" / log.name)
-        return outcome
-    if run.smoke:
-        with reporter.phase(f"{run.stack}: smoke tests"):
-            run_id = new_run_id()  # labels every smoke container of this stack
-            checks = smoke_plan(deps, run, manifests, directory, run_id)
-            reporter.info(f"smoke: {checks.describe()}")
-            try:
-                outcome.smoke = run_smoke(deps.docker(), checks, deps.samples, reporter,
-                                          run_id)
-            except SmokeError as exc:  # the runtime image itself: every check fails
-                outcome.smoke = [SmokeResult("runtime", False, 0.0, detail=exc.message)]
-    if outcome.passed and deps.out is not None:
+def smoke(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], directory: Path
+          ) -> list[SmokeResult]:
+    with deps.reporter.phase(f"{run.stack}: smoke tests"):
+        run_id = new_run_id()  # labels every smoke container of this stack
+        checks = smoke_plan(deps, run, manifests, directory, run_id)
+        deps.reporter.info(f"smoke: {checks.describe()}")
+        try:
+            return run_smoke(deps.engine(), checks, deps.samples, deps.reporter, run_id)
+        except SmokeError as exc:  # the runtime image itself: every check fails
+            return [SmokeResult("runtime", False, 0.0, detail=exc.message)]
+
+
+def deliver(deps: RunDeps, run: StackRun, directory: Path, outcome: StackOutcome
+            ) -> PublishResult | None:
+    """Publish what the stack built; with `out`, keep it for the publishing job (None)."""
+    if deps.out is not None:
         keep_for_publishing(deps.out, run.stack, directory, outcome)
-    elif outcome.passed:
-        for target in run.unchecked:
-            reporter.warning(f"no smoke checks for {target.component}: the sample apps need "
-                             f"Mono; {target.describe()} is published unchecked")
-        with reporter.phase(f"{run.stack}: publish to {deps.store.url}"):
-            outcome.published = publish(deps.store, collect_artifacts(directory),
-                                        force=False, reporter=reporter)
-    else:
-        failed = [r for r in outcome.smoke if not r.passed]
-        reporter.error(f"{run.stack}: not published, smoke checks failed: "
-                       + "; ".join(f"{r.name}: {r.detail}" for r in failed))
-    return outcome
+        return None
+    for target in run.unchecked:
+        deps.reporter.warning(f"no smoke checks for {target.component}: the sample apps need "
+                              f"Mono; {target.describe()} is published unchecked")
+    with deps.reporter.phase(f"{run.stack}: publish to {deps.store.url}"):
+        return publish(deps.store, collect_artifacts(directory), force=False,
+                       reporter=deps.reporter)
+
+
+def salvage(deps: RunDeps, run: StackRun, directory: Path) -> None:
+    """With `out`, a failed build's log, for the job to keep."""
+    logs = sorted(directory.glob("*.failed.log"))
+    if deps.out is None or not logs:
+        return
+    (deps.out / "failed").mkdir(parents=True, exist_ok=True)
+    for log in logs:
+        shutil.copy2(log, deps.out / "failed" / log.name)
 
 
 def keep_for_publishing(out: Path, stack: str, directory: Path, outcome: StackOutcome
@@ -221,6 +196,12 @@ def keep_for_publishing(out: Path, stack: str, directory: Path, outcome: StackOu
 def announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
              ) -> tuple[ReleaseNotes, Announced]:
     """Notes for what the store publishes for versions.toml, with this run's smoke results."""
+    with deps.reporter.phase("release notes"):
+        return _announce(deps, plan, outcomes)
+
+
+def _announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
+              ) -> tuple[ReleaseNotes, Announced]:
     index, _ = read_index(deps.store)
     files = store_manifests(deps.store, current_entries(deps.config, index))
     smoke = [NoteSmoke(r.name, o.stack, r.passed, r.seconds, _detail(r), r.output_excerpt)
@@ -252,35 +233,17 @@ def _detail(result: SmokeResult) -> str:
     return f"{result.detail} (HTTP {result.http_status}{latency})"
 
 
-def execute(plan: RunPlan, deps: RunDeps) -> RunOutcome:
-    outcome = RunOutcome([run_stack(deps, run) for run in plan.stacks])
+def steps(deps: RunDeps) -> Steps:
+    return Steps(prepare=partial(prepare, deps), take=partial(take, deps),
+                 build=partial(build, deps), smoke=partial(smoke, deps),
+                 deliver=partial(deliver, deps), announce=partial(announce, deps),
+                 salvage=partial(salvage, deps))
+
+
+def run(plan: RunPlan, deps: RunDeps) -> RunOutcome:
+    """Execute the plan; save this run's smoke results (JSON) when checks ran."""
+    outcome = execute(plan, steps(deps), deps.reporter)
     results = [item for o in outcome.stacks for item in smoke_to_json(o.stack, o.smoke)]
     if results:
-        deps.smoke_results.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(deps.smoke_results, json.dumps(results, indent=2) + "\n")
-    if deps.out is None and any(o.published for o in outcome.stacks):
-        with deps.reporter.phase("release notes"):
-            outcome.notes, outcome.announced = announce(deps, plan, outcome.stacks)
     return outcome
-
-
-def raise_failures(outcome: RunOutcome) -> None:
-    """The run's exit: 4 when a build failed, else 5 when checks failed, else fine."""
-    builds = [o for o in outcome.stacks if o.failure is not None]
-    if builds:
-        first = builds[0].failure
-        assert first is not None
-        by_message: dict[str, list[str]] = {}
-        for o in builds:  # one source failing fails every stack the same way: say it once
-            by_message.setdefault(str(o.failure), []).append(o.stack)
-        listed = "; ".join(f"{', '.join(stacks)}: {message}"
-                           for message, stacks in by_message.items())
-        error = type(first) if all(type(o.failure) is type(first) for o in builds) \
-            else BuildError
-        raise error(f"{len(builds)} stack(s) failed and were not published: {listed}")
-    smoke = [o for o in outcome.stacks if not o.passed]
-    if smoke:
-        listed = "; ".join(f"{o.stack}: " + ", ".join(r.name for r in o.smoke if not r.passed)
-                           for o in smoke)
-        raise SmokeError(f"smoke checks failed, those stacks were not published: {listed}; "
-                         "see the smoke table above")

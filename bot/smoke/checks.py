@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 import requests
 
+from bot.containers.port import Container, ContainerEngine, ContainerSpec
 from bot.smoke.plan import Check
 from bot.smoke.results import SmokeResult, excerpt
-
-if TYPE_CHECKING:
-    import docker
-    from docker.models.containers import Container
 
 CONTAINER_LABEL = "org.release-bot.smoke"
 RUN_LABEL = "org.release-bot.smoke-run"
@@ -50,39 +45,18 @@ def labels(run_id: str, purpose: str) -> dict[str, str]:
     return {CONTAINER_LABEL: purpose, RUN_LABEL: run_id}
 
 
-@contextmanager
-def removing(container: Container) -> Iterator[Container]:
-    """Yield the container; remove it (forcibly) however the block ends."""
-    import docker.errors
-
-    try:
-        yield container
-    finally:
-        with suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
-
-
-def _logs(container: Container) -> str:
-    return bytes(container.logs(stdout=True, stderr=True)).decode("utf-8", "replace")
-
-
-def run_console(client: docker.DockerClient, image: str, check: Check, timeout: float,
+def run_console(engine: ContainerEngine, image: str, check: Check, timeout: float,
                 run_id: str) -> SmokeResult:
     started = time.monotonic()
-    container = client.containers.create(image, network_disabled=True,
-                                         labels=labels(run_id, check.name))
-    with removing(container):
-        container.start()
-        try:
-            status = container.wait(timeout=timeout)
-        except requests.exceptions.RequestException:
-            return SmokeResult(check.name, False, time.monotonic() - started,
-                               output_excerpt=excerpt(_logs(container)),
-                               detail=f"still running after {timeout:g}s (expected to exit 0)")
+    with engine.session(ContainerSpec(image, labels=labels(run_id, check.name))) as container:
+        code = container.wait(timeout)
         seconds = time.monotonic() - started
-        stdout = bytes(container.logs(stdout=True, stderr=False)).decode("utf-8", "replace")
-        log = _logs(container)
-    code = int(status.get("StatusCode", -1))
+        if code is None:
+            return SmokeResult(check.name, False, seconds,
+                               output_excerpt=excerpt(container.logs()),
+                               detail=f"still running after {timeout:g}s (expected to exit 0)")
+        stdout = container.logs(stderr=False)
+        log = container.logs()
     if code != 0:
         detail = f"exited with code {code} (expected 0)"
     elif check.marker not in stdout:
@@ -93,48 +67,26 @@ def run_console(client: docker.DockerClient, image: str, check: Check, timeout: 
     return SmokeResult(check.name, False, seconds, output_excerpt=excerpt(log), detail=detail)
 
 
-def run_http(client: docker.DockerClient, image: str, check: Check, ready_timeout: float,
+def run_http(engine: ContainerEngine, image: str, check: Check, ready_timeout: float,
              run_id: str, get: HttpGet = http_get) -> SmokeResult:
-    port = f"{check.port}/tcp"
+    assert check.port is not None
     started = time.monotonic()
-    deadline = started + ready_timeout
-    # None: the engine picks a free host port (read back below); loopback only.
-    ports: dict[str, Any] = {port: ("127.0.0.1", None)}
-    container = client.containers.create(image, ports=ports,
-                                         labels=labels(run_id, check.name))
-    with removing(container):
-        container.start()
-        container.reload()
-        bindings = container.ports.get(port) or []
-        if not bindings:
+    spec = ContainerSpec(image, labels=labels(run_id, check.name), network=None,
+                         ports=(check.port,))
+    with engine.session(spec) as container:
+        host_port = container.host_port(check.port)
+        if host_port is None:
             return SmokeResult(check.name, False, time.monotonic() - started,
-                               detail=f"port {port} was not published (does the image "
-                                      f"EXPOSE {check.port}?)")
-        url = f"http://127.0.0.1:{bindings[0]['HostPort']}{check.path}"
-        answer: tuple[int, str] | None = None
-        latency = 0.0
-        while answer is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return SmokeResult(
-                    check.name, False, time.monotonic() - started,
-                    output_excerpt=excerpt(_logs(container)),
-                    detail=f"no HTTP answer on port {check.port} within {ready_timeout:g}s")
-            container.reload()
-            if container.status in ("exited", "dead"):
-                code = container.attrs.get("State", {}).get("ExitCode")
-                return SmokeResult(check.name, False, time.monotonic() - started,
-                                   output_excerpt=excerpt(_logs(container)),
-                                   detail=f"exited with code {code} before answering HTTP")
-            sent = time.monotonic()
-            try:
-                answer = get(url, min(REQUEST_TIMEOUT, remaining))
-                latency = (time.monotonic() - sent) * 1000
-            except requests.exceptions.RequestException:
-                time.sleep(min(POLL_SECONDS, max(remaining, 0)))
+                               detail=f"port {check.port}/tcp was not published (does the "
+                                      f"image EXPOSE {check.port}?)")
+        url = f"http://127.0.0.1:{host_port}{check.path}"
+        answered = _first_answer(container, check, url, started, ready_timeout, get)
         seconds = time.monotonic() - started
-        log = _logs(container)
-    status, body = answer
+        log = container.logs()
+    if isinstance(answered, str):
+        return SmokeResult(check.name, False, seconds, output_excerpt=excerpt(log),
+                           detail=answered)
+    (status, body), latency = answered
     if status != 200:
         detail = f"GET {check.path} answered {status} (expected 200)"
     elif check.marker not in body:
@@ -146,8 +98,28 @@ def run_http(client: docker.DockerClient, image: str, check: Check, ready_timeou
                        excerpt(body + "\n--- container log ---\n" + log), detail)
 
 
-def run_check(client: docker.DockerClient, image: str, check: Check, ready_timeout: float,
+def _first_answer(container: Container, check: Check, url: str, started: float,
+                  ready_timeout: float, get: HttpGet) -> tuple[tuple[int, str], float] | str:
+    """GET `url` until it answers: (status and body, latency in ms), or why it never did."""
+    deadline = started + ready_timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return f"no HTTP answer on port {check.port} within {ready_timeout:g}s"
+        code = container.exit_code()
+        if code is not None:
+            return f"exited with code {code} before answering HTTP"
+        sent = time.monotonic()
+        try:
+            answer = get(url, min(REQUEST_TIMEOUT, remaining))
+        except requests.exceptions.RequestException:
+            time.sleep(min(POLL_SECONDS, max(remaining, 0)))
+        else:
+            return answer, (time.monotonic() - sent) * 1000
+
+
+def run_check(engine: ContainerEngine, image: str, check: Check, ready_timeout: float,
               run_id: str) -> SmokeResult:
     if check.kind == "console":
-        return run_console(client, image, check, ready_timeout, run_id)
-    return run_http(client, image, check, ready_timeout, run_id)
+        return run_console(engine, image, check, ready_timeout, run_id)
+    return run_http(engine, image, check, ready_timeout, run_id)

@@ -2,27 +2,27 @@
 
 Tagged `release-bot/runtime:<hash>`, the hash covering the Dockerfile, the base image
 (reference and id) and the artifacts' sha256 in extraction order: an existing image with the
-same inputs is reused. `ensure_image` is the cached build shared with the app images
-(bot.smoke.samples) and the test tier's prepared runtime (images/runtime-debian).
+same inputs is reused. `smoke_image` is the cached build (bot.containers.images) shared with
+the app images (bot.smoke.samples) and the test tier's prepared runtime
+(images/runtime-debian), failing as a smoke failure.
 """
 
 from __future__ import annotations
 
-import hashlib
+import collections
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from bot.containers.images import BuiltImage, cached_tag, ensure_image, inputs_hash
+from bot.containers.port import ContainerEngine, ContainerSpec, EngineError, OnLine
 from bot.errors import SmokeError, UsageError
-from bot.images import BuiltImage, cached_tag, current_image, image_id, inputs_hash
+from bot.files import sha256_file
 from bot.resources import images_dir
+from bot.smoke.checks import labels, new_run_id
 from bot.smoke.plan import RuntimeArtifact
-
-if TYPE_CHECKING:
-    import docker
 
 RUNTIME_REPOSITORY = "release-bot/runtime"
 INPUTS_LABEL = "org.release-bot.smoke-inputs"
@@ -32,46 +32,32 @@ def runtime_dockerfile() -> Path:
     return images_dir() / "runtime" / "Dockerfile"
 
 
-def ensure_image(client: docker.DockerClient, context: Path, *, repository: str, digest: str,
-                 buildargs: Mapping[str, str], on_line: Callable[[str], None]) -> BuiltImage:
+def smoke_image(engine: ContainerEngine, context: Path, *, repository: str, digest: str,
+                buildargs: Mapping[str, str], on_line: OnLine) -> BuiltImage:
     """Build `context` as `repository:<digest[:16]>` unless an image with `digest` exists."""
-    import docker.errors
+    tail: collections.deque[str] = collections.deque(maxlen=5)
 
-    tag = cached_tag(repository, digest)
-    existing = current_image(client, repository, digest, INPUTS_LABEL)
-    if existing is not None:
-        return BuiltImage(tag, existing, built=False)
-    on_line(f"building {tag} from {context}")
+    def line(text: str) -> None:
+        tail.append(text.strip())
+        on_line(text)
+
     try:
-        image, logs = client.images.build(path=str(context), tag=tag, buildargs=dict(buildargs),
-                                          labels={INPUTS_LABEL: digest}, rm=True,
-                                          forcerm=True, pull=False)
-    except docker.errors.BuildError as exc:
-        tail = [str(e.get("stream", e.get("error", ""))).strip() for e in exc.build_log]
-        raise SmokeError(f"building image {tag} failed: {exc.msg} (last lines: "
-                         f"{' | '.join(t for t in tail[-5:] if t)}); fix {context}") from None
-    except docker.errors.APIError as exc:
-        raise SmokeError(f"building image {tag} failed: {exc.explanation or exc}; check the "
-                         f"base image and {context}") from None
-    for event in logs:
-        stream = event.get("stream", "") if isinstance(event, dict) else ""
-        for line in str(stream).splitlines():
-            if line.strip():
-                on_line(line)
-    return BuiltImage(tag, str(image.id), built=True)
+        return ensure_image(engine, context, repository=repository, digest=digest,
+                            inputs_label=INPUTS_LABEL, buildargs=buildargs, on_line=line)
+    except EngineError as exc:
+        raise SmokeError(f"building image {cached_tag(repository, digest)} failed: {exc} (last "
+                         f"lines: {' | '.join(tail)}); fix {context} or its base "
+                         "image") from None
 
 
 def verify_artifact(artifact: RuntimeArtifact) -> None:
     """The tarball exists and matches the sha256 of its manifest."""
-    digest = hashlib.sha256()
     try:
-        with artifact.path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        digest = sha256_file(artifact.path)
     except OSError as exc:
         raise UsageError(f"cannot read artifact {artifact.path} ({exc.strerror}); rebuild it "
                          f"with `release-bot build {artifact.component}`") from None
-    if digest.hexdigest() != artifact.sha256:
+    if digest != artifact.sha256:
         raise SmokeError(f"artifact {artifact.path} does not match the sha256 of its manifest "
                          f"({artifact.sha256[:12]}…); rebuild it with `release-bot build "
                          f"{artifact.component}`")
@@ -91,49 +77,40 @@ def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
             shutil.copyfile(artifact.path, target)
 
 
-def ensure_runtime_image(client: docker.DockerClient, base_image: str,
-                         artifacts: tuple[RuntimeArtifact, ...],
-                         on_line: Callable[[str], None],
+def ensure_runtime_image(engine: ContainerEngine, base_image: str,
+                         artifacts: tuple[RuntimeArtifact, ...], on_line: OnLine,
                          dockerfile: Path | None = None) -> BuiltImage:
     dockerfile = dockerfile or runtime_dockerfile()
     if not artifacts or artifacts[0].component != "mono":
         raise UsageError("a runtime image needs the mono artifact first; build mono")
-    base_id = image_id(client, base_image)
-    if base_id is None:
+    base = engine.image(base_image)
+    if base is None:
         raise UsageError(f"the stack's run image {base_image} is not available locally; pull "
                          "or build it (tests: images/stack/make-stack-images.sh), or fix "
                          "run-image in versions.toml")
     for artifact in artifacts:
         verify_artifact(artifact)
-    digest = inputs_hash([dockerfile.read_bytes(), base_image.encode(), base_id.encode(),
+    digest = inputs_hash([dockerfile.read_bytes(), base_image.encode(), base.id.encode(),
                           *(f"{a.component}={a.sha256}".encode() for a in artifacts)])
     with tempfile.TemporaryDirectory(prefix="release-bot-runtime-") as tmp:
         write_runtime_context(Path(tmp), artifacts, dockerfile)
-        return ensure_image(client, Path(tmp), repository=RUNTIME_REPOSITORY, digest=digest,
-                            buildargs={"BASE_IMAGE": base_image}, on_line=on_line)
+        return smoke_image(engine, Path(tmp), repository=RUNTIME_REPOSITORY, digest=digest,
+                           buildargs={"BASE_IMAGE": base_image}, on_line=on_line)
 
 
-def prepared_runtime(client: docker.DockerClient, image: str) -> BuiltImage:
+def prepared_runtime(engine: ContainerEngine, image: str) -> BuiltImage:
     """A runtime image made elsewhere (--runtime-image): it must exist locally."""
-    found = image_id(client, image)
+    found = engine.image(image)
     if found is None:
         raise UsageError(f"runtime image {image} does not exist; build it (tests: "
                          "images/runtime-debian) or drop --runtime-image to build one from "
                          "--artifacts")
-    return BuiltImage(image, found, built=False)
+    return BuiltImage(image, found.id, built=False)
 
 
-def has_xsp(client: docker.DockerClient, image: str, run_id: str | None = None) -> bool:
+def has_xsp(engine: ContainerEngine, image: str, run_id: str | None = None) -> bool:
     """Whether the runtime image has an executable /app/bin/xsp4."""
-    from bot.smoke.checks import labels, new_run_id, removing
-
-    run_id = run_id or new_run_id()
-
-    container = client.containers.create(image, command=["/bin/sh", "-c",
-                                                         "test -x /app/bin/xsp4"],
-                                         network_disabled=True,
-                                         labels=labels(run_id, "probe"))
-    with removing(container):
-        container.start()
-        status = container.wait(timeout=60)
-    return int(status.get("StatusCode", 1)) == 0
+    spec = ContainerSpec(image, command=("/bin/sh", "-c", "test -x /app/bin/xsp4"),
+                         labels=labels(run_id or new_run_id(), "probe"))
+    with engine.session(spec) as container:
+        return container.wait(60) == 0

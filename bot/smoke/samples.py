@@ -15,23 +15,17 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import requests
-
+from bot.containers.images import BuiltImage, current_image, file_parts, inputs_hash
+from bot.containers.port import ContainerEngine, ContainerSpec, Mount, OnLine
 from bot.errors import SmokeError, UsageError
-from bot.images import BuiltImage, current_image, file_parts, inputs_hash
 from bot.resources import images_dir
-from bot.smoke.checks import labels, removing
+from bot.smoke.checks import labels
 from bot.smoke.plan import Check
 from bot.smoke.results import excerpt
-from bot.smoke.runtime import INPUTS_LABEL, ensure_image
-
-if TYPE_CHECKING:
-    import docker
+from bot.smoke.runtime import INPUTS_LABEL, smoke_image
 
 COMPILE_TIMEOUT = 300
 
@@ -70,37 +64,29 @@ def sample_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file())
 
 
-def compile_sample(client: docker.DockerClient, runtime: str, check: Check, source: Path,
-                   out: Path, on_line: Callable[[str], None], run_id: str) -> None:
+def compile_sample(engine: ContainerEngine, runtime: str, check: Check, source: Path,
+                   out: Path, on_line: OnLine, run_id: str) -> None:
     """Compile `source`/*.cs to `out`/<check>.exe in a container of the runtime image."""
-    container = client.containers.create(
-        runtime, command=["/bin/sh", "-c", COMPILE_SCRIPT],
-        environment={"SAMPLE": check.name, "HOME": "/out"},
-        volumes={str(source): {"bind": "/src", "mode": "ro"},
-                 str(out): {"bind": "/out", "mode": "rw"}},
-        user=f"{os.getuid()}:{os.getgid()}", network_disabled=True,
-        labels=labels(run_id, f"compile-{check.name}"),
-    )
-    with removing(container):
-        container.start()
-        try:
-            status = container.wait(timeout=COMPILE_TIMEOUT)
-        except requests.exceptions.RequestException:
-            status = None  # still compiling at the bound: a failed check, not a crash
-        log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+    spec = ContainerSpec(
+        runtime, command=("/bin/sh", "-c", COMPILE_SCRIPT),
+        env={"SAMPLE": check.name, "HOME": "/out"},
+        mounts=(Mount(source, "/src"), Mount(out, "/out", read_only=False)),
+        user=f"{os.getuid()}:{os.getgid()}", labels=labels(run_id, f"compile-{check.name}"))
+    with engine.session(spec) as container:
+        code = container.wait(COMPILE_TIMEOUT)  # None: still compiling at the bound
+        log = container.logs()
     for line in log.splitlines():
         on_line(line)
-    if status is None:
+    if code is None:
         raise SmokeError(f"compiling the {check.name} sample took longer than "
                          f"{COMPILE_TIMEOUT}s: {excerpt(log, 300)}")
-    code = int(status.get("StatusCode", -1))
     if code != 0 or not (out / f"{check.name}.exe").is_file():
         raise SmokeError(f"compiling the {check.name} sample failed (exit {code}): "
                          f"{excerpt(log, 300)}")
 
 
-def ensure_app_image(client: docker.DockerClient, runtime: BuiltImage, check: Check,
-                     samples: Path, on_line: Callable[[str], None], run_id: str) -> AppImage:
+def ensure_app_image(engine: ContainerEngine, runtime: BuiltImage, check: Check,
+                     samples: Path, on_line: OnLine, run_id: str) -> AppImage:
     """The check's app image on `runtime`, compiling the sample first when it must be built."""
     folder = samples / check.name
     files = sample_files(folder)
@@ -111,13 +97,13 @@ def ensure_app_image(client: docker.DockerClient, runtime: BuiltImage, check: Ch
         context = Path(tmp)
         for f in files:
             shutil.copyfile(f, context / f.name)
-        if check.compiled and current_image(client, repository, digest, INPUTS_LABEL) is None:
+        if check.compiled and current_image(engine, repository, digest, INPUTS_LABEL) is None:
             out = context / "out"
             out.mkdir()
-            compile_sample(client, runtime.id, check, folder.resolve(), out, on_line, run_id)
+            compile_sample(engine, runtime.id, check, folder.resolve(), out, on_line, run_id)
             shutil.move(str(out / f"{check.name}.exe"), context / f"{check.name}.exe")
             shutil.rmtree(out)  # with whatever the compiler left in its HOME
-        image = ensure_image(client, context, repository=repository, digest=digest,
-                             buildargs={"RUNTIME_IMAGE": runtime.id}, on_line=on_line)
+        image = smoke_image(engine, context, repository=repository, digest=digest,
+                            buildargs={"RUNTIME_IMAGE": runtime.id}, on_line=on_line)
     return AppImage(check, image, time.monotonic() - started)
 

@@ -45,6 +45,12 @@ class DryRunStore:
             return self._small[key]
         return self.inner.read(key)
 
+    def download(self, key: str, dest: Path) -> bool:
+        if key in self._small:
+            dest.write_bytes(self._small[key].data)
+            return True
+        return self.inner.download(key, dest)
+
     # writes: reported, never sent
     def _record(self, key: str, message: str) -> None:
         self.writes.append(key)

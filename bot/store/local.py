@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,13 @@ class LocalStore:
         except FileNotFoundError:
             return None
         return Versioned(data, hashlib.sha256(data).hexdigest())
+
+    def download(self, key: str, dest: Path) -> bool:
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except FileNotFoundError:
+            return False
+        return True
 
     @contextlib.contextmanager
     def _staged(self, key: str) -> Iterator[tuple[Path, Path]]:

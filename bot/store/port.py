@@ -40,6 +40,10 @@ class ArtifactStore(Protocol):
     def read(self, key: str) -> Versioned | None:
         """A small object's bytes and tag, or None."""
 
+    def download(self, key: str, dest: Path) -> bool:
+        """Stream the object under `key` into the file `dest`, never whole in memory; False
+        when there is none."""
+
     def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
         """Store the file at `path` under `key`, verified against `sha256`, all or nothing.
 

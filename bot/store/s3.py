@@ -174,6 +174,20 @@ class S3Store:
             self._fail("GetObject", key, exc)
         return Versioned(data, got["ETag"])
 
+    def download(self, key: str, dest: Path) -> bool:
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            with contextlib.closing(got["Body"]) as body, dest.open("wb") as fh:
+                for chunk in body.iter_chunks(MIB):
+                    fh.write(chunk)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey"):
+                return False
+            self._fail("GetObject", key, exc)
+        except BotoCoreError as exc:
+            self._fail("GetObject", key, exc)
+        return True
+
     # -- small writes ----------------------------------------------------------
 
     def _writable(self, key: str) -> None:
