@@ -1,6 +1,6 @@
 """`make e2e-repro`: build the 6.14.1 recipe twice from cold caches and compare the tarballs.
 
-    python -m tests.e2e.repro [--keep DIR]
+    python -m tests.e2e.repro [--keep DIR] [--against OUT]
 
 Each build is the bot's own `build mono --stack test --out DIR` (a fresh container per
 build) with its own empty RELEASE_BOT_CACHE, from the Debian source package served over
@@ -10,6 +10,8 @@ owner), the gzip header, or content, with content classed as an assembly (a PE f
 MVID and timestamp differ per compile), a timestamp (a date or time text in the differing
 bytes) or plain data, each with the differing bytes shown. Exit 0 when identical, 1 when
 not; the build logs and a JSON report stay in --keep DIR (default: a temp folder, printed).
+`--against OUT` builds once and compares with the tarball an earlier cold build left in OUT
+(its `--out` folder), for when one build is already at hand.
 """
 
 from __future__ import annotations
@@ -145,6 +147,10 @@ def _build(config: Path, root: Path, label: str) -> Path:
     (root / f"steps-{label}.json").write_text(json.dumps(times, indent=2) + "\n")
     if proc.returncode != 0:
         sys.exit(f"build {label} failed (exit {proc.returncode}); see {log}")
+    return _tarball(out, label)
+
+
+def _tarball(out: Path, label: str) -> Path:
     found = sorted(out.glob("mono-*-test.tar.gz"))
     if not found:
         sys.exit(f"build {label} left no mono tarball in {out}")
@@ -158,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.repro")
     parser.add_argument("--keep", type=Path, help="folder for logs, outputs and the report")
+    parser.add_argument("--against", type=Path,
+                        help="an earlier cold build's --out folder, in place of build a")
     args = parser.parse_args(argv)
     root = args.keep or Path(tempfile.mkdtemp(prefix="release-bot-repro-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     files = fetch_source(*DEBIAN_PACKAGE, sources)
     with UpstreamServer() as up:
         config = serve_recipe(up, files, root)
-        a = _build(config, root, "a")
+        a = _tarball(args.against, "a") if args.against else _build(config, root, "a")
         b = _build(config, root, "b")
     diffs = compare_tarballs(a, b)
     (root / "repro.json").write_text(json.dumps([asdict(d) for d in diffs], indent=2) + "\n")
