@@ -137,9 +137,10 @@ class _Revalidate(CacheController):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # the entry read for a request's validators, for its 304 (a get and a pop per
+        # request: atomic, no lock for the poll's threads to queue on)
         self._read: weakref.WeakKeyDictionary[requests.PreparedRequest, HTTPResponse] = (
             weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
 
     def cached_request(self, request: requests.PreparedRequest) -> Literal[False]:
         return False
@@ -150,8 +151,7 @@ class _Revalidate(CacheController):
         stored = self.serializer.loads(request, data) if data else None
         if stored is None:
             return {}
-        with self._lock:
-            self._read[request] = stored
+        self._read[request] = stored
         sent = {}
         if etag := stored.headers.get("ETag"):
             sent["If-None-Match"] = etag
@@ -161,8 +161,7 @@ class _Revalidate(CacheController):
 
     def update_cached_response(self, request: requests.PreparedRequest,
                                response: HTTPResponse) -> HTTPResponse:
-        with self._lock:
-            stored = self._read.pop(request, None)
+        stored = self._read.pop(request, None)
         if stored is None or any(
                 response.headers.get(name, value) != value
                 for name, value in ((k, stored.headers.get(k)) for k in _VALIDATORS)):
@@ -193,46 +192,51 @@ class _Serializer(Serializer):
 class StateCache(BaseCache):
     """CacheControl's entries (URL -> its serialized answer) in one msgpack file: read on
     first use, written by `save()` (and `close()`) when an entry changed. `path` None: kept
-    in memory only. A damaged file only costs full requests."""
+    in memory only. A damaged file only costs full requests. Reads and writes of entries
+    take no lock (a dict's get and set are atomic): a poll's threads never queue here."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._entries: dict[str, bytes] | None = None
         self._dirty = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the first read of the file, and save()
 
-    def _loaded(self) -> dict[str, bytes]:  # call with the lock held
-        if self._entries is None:
-            self._entries = {}
-            with suppress(OSError, ValueError, TypeError):
-                if self.path is not None and self.path.is_file():
-                    data = msgpack.unpackb(self.path.read_bytes())
-                    if isinstance(data, dict):
-                        self._entries = {k: v for k, v in data.items()
-                                         if isinstance(k, str) and isinstance(v, bytes)}
-        return self._entries
+    def _loaded(self) -> dict[str, bytes]:
+        entries = self._entries
+        if entries is not None:
+            return entries
+        with self._lock:
+            if self._entries is None:
+                self._entries = self._read()
+            return self._entries
+
+    def _read(self) -> dict[str, bytes]:
+        with suppress(OSError, ValueError, TypeError):
+            if self.path is not None and self.path.is_file():
+                data = msgpack.unpackb(self.path.read_bytes())
+                if isinstance(data, dict):
+                    return {k: v for k, v in data.items()
+                            if isinstance(k, str) and isinstance(v, bytes)}
+        return {}
 
     def get(self, key: str) -> bytes | None:
-        with self._lock:
-            return self._loaded().get(key)
+        return self._loaded().get(key)
 
     def set(self, key: str, value: bytes, expires: int | datetime | None = None) -> None:
-        with self._lock:
-            self._loaded()[key] = value
-            self._dirty = True
+        self._loaded()[key] = value
+        self._dirty = True
 
     def delete(self, key: str) -> None:
-        with self._lock:
-            if self._loaded().pop(key, None) is not None:
-                self._dirty = True
+        if self._loaded().pop(key, None) is not None:
+            self._dirty = True
 
     def save(self) -> None:
         """Write the file, unless nothing changed since it was read or written."""
         with self._lock:
             if not self._dirty or self.path is None or self._entries is None:
                 return
-            data = msgpack.packb(self._entries)
             self._dirty = False
+            data = msgpack.packb(dict(self._entries))  # dict(): a copy made under the GIL
         atomic_write(self.path, data, durable=False)  # a lost cache only costs a refetch
 
     def close(self) -> None:
