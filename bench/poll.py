@@ -14,11 +14,11 @@ loopback server by configuration, so this script swaps its URL template for
 `http://<host>/repos/<repo>/git/matching-refs/tags` (same answer shape as `git/refs/tags`,
 which the fake serves). Our side does more per component: it probes the newest version's
 tarball (HEAD) when it is newer than the current one (scenario `all-new`), which nvchecker
-does not, and it writes its state file (conditional requests) at the end.
+does not, and it writes its conditional-request cache (one file) at the end.
 
 What is timed, the same way for both tools: from reading the config file to having every
-result, i.e. config parsing, building the HTTP (and GitHub) clients, all requests, parsing,
-and (ours) saving the state file. Not timed: imports (one untimed warm-up run of each tool
+result, i.e. config parsing, building the HTTP client, all requests, parsing, and (ours)
+saving the cache file. Not timed: imports (one untimed warm-up run of each tool
 first), building `Settings`/`App` from a dict (no I/O), and the quota query to the fake.
 A cold run of ours starts from an empty state dir and new clients (new connections, new
 threads); nvchecker's runs build a new client and event loop each time. Before each timed
@@ -192,8 +192,7 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
     app.http.cache.save()
     seconds = time.perf_counter() - start
     app.http.close()  # not left to the garbage collector, i.e. to nvchecker's timed run
-    stats = deps.github_stats
-    requests = app.http.stats.requests + (stats.requests if stats else 0)
+    requests = app.http.stats.requests  # GitHub's pages included
     errors = [r for r in results if r.status == "error"]
     if errors:
         raise SystemExit(f"our poll failed: {errors[0].component}: {errors[0].error}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.cache import SourceCache
 from bot.config import Config, load_config
-from bot.http import ConditionalCache, HttpClient, Proxies
+from bot.http import HttpClient, Proxies, StateCache
 from bot.report import ActionsReporter, Reporter, TerminalReporter
 from bot.settings import Settings
 
@@ -60,9 +60,9 @@ class App:
     def http(self) -> HttpClient:
         """Upstream HTTP with retries and a conditional-request cache in the state dir."""
         settings = self.settings
-        cache = ConditionalCache.load(settings.cache_dir / "http-state.json")
         proxies = Proxies(settings.http_proxy, settings.https_proxy, settings.no_proxy)
-        return HttpClient(cache=cache, proxies=proxies, ca_bundle=settings.ca_bundle)
+        return HttpClient(cache=StateCache(settings.cache_dir / "http-cache.msgpack"),
+                          proxies=proxies, ca_bundle=settings.ca_bundle)
 
     @cached_property
     def source_cache(self) -> SourceCache:

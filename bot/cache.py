@@ -91,8 +91,7 @@ class SourceCache:
         written = 0
         try:
             with self.http.stream(url, headers=headers,
-                                  allow_status=frozenset({416}) if have else frozenset()
-                                  ) as response:
+                                  allow_status=(416,) if have else ()) as response:
                 if response.status_code == 416:
                     # nothing after byte `have`: complete if the server's size agrees
                     total = response.headers.get("Content-Range", "").rpartition("/")[2]

@@ -1,55 +1,80 @@
-"""HTTP for upstreams: timeouts, retries with backoff and jitter, Retry-After, conditional GETs.
+"""The one HTTP client for upstreams: a `requests` session, urllib3's `Retry`, CacheControl.
 
-Retries happen on 5xx, 429 and network errors only; a 4xx other than 429 is final. A
-`ConditionalCache` (a JSON state file) remembers ETag / Last-Modified per URL so an unchanged
-upstream answers 304 and costs nothing. `HttpClient.stats` counts what was sent.
+`HttpClient` sends every request a source, the poll, the source cache and `verify` make:
 
-Two transports, one retry policy: small answers read whole (`get_text`, `exists`, `fetch`: the
-poll's hot path) go through libcurl (`bot.curl`), at a fraction of the CPU of a `requests` call;
-streamed downloads and `request()` keep the `requests` session. Neither reads the environment:
-proxies, NO_PROXY and the CA bundle come from `Settings` (the composition root), so `requests`
-does not re-read them on every request (`trust_env = False`).
+* Retries are urllib3's `Retry` on the adapters: connection and read errors, 429 and 5xx,
+  and a 403 that carries `Retry-After` (GitHub's secondary rate limit), with exponential
+  backoff; `Retry-After` is honoured up to `RetryPolicy.max_delay`. Any other status is final.
+* Conditional requests are CacheControl's: a GET read whole (listings, API pages) goes out
+  with the ETag / Last-Modified of the answer last stored for its URL, and a 304 hands back
+  the stored body. The store (`StateCache`) is one file in the state dir, read once and
+  written at the end of a run (CacheControl's FileCache writes a file per answer and renames
+  it over the last one: milliseconds each on ext4); it never holds a request header (a
+  token). Every answer is revalidated, whatever max-age an upstream sends: a poll sees a new
+  release at once.
+* Streamed bodies (source tarballs, verify's downloads) go through a second session of the
+  same set-up without the cache, so nothing large is buffered or stored.
+
+Neither session reads the environment (`trust_env = False`): proxies, NO_PROXY and the CA
+bundle come from `Settings`. Connection pools hold `pool_size` connections per host (at least
+the worker count of a poll or a verify), so concurrent requests reuse connections.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # untyped
 
+import msgpack  # type: ignore[import-untyped]  # CacheControl's serializer format
 import requests
+from cachecontrol import CacheControlAdapter
+from cachecontrol.cache import BaseCache
+from cachecontrol.controller import CacheController
+from cachecontrol.serialize import Serializer
 from requests.adapters import HTTPAdapter
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
-from bot.curl import CurlOptions, CurlTransport, Reply, TransportError
 from bot.errors import UpstreamError
+from bot.files import atomic_write
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import IO, Self
+
+    from urllib3 import BaseHTTPResponse, HTTPResponse
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "release-bot (+https://github.com/)"
-# Connections kept per host: at least the poll's worker count (bot.poll.WORKERS), so that
-# concurrent checks reuse connections instead of opening and discarding extra ones.
+# Connections kept per host: at least the worker count of a poll (bot.poll.WORKERS) and of a
+# verify (bot.verify.runner.WORKERS), so that concurrent requests reuse connections.
 POOL_SIZE = 32
+_VALIDATORS = ("ETag", "Last-Modified")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long to retry: `attempts` in all, backoff `base_delay` * 2^n capped
+    at `max_delay` (which caps a `Retry-After` too), `timeout` per connect and per read."""
+
     attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 30.0
     timeout: float = 30.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The wait before retry `attempt` + 1 (for callers outside urllib3: the forge)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
         backoff = min(self.max_delay, self.base_delay * float(2 ** attempt))
@@ -58,7 +83,8 @@ class RetryPolicy:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from `Retry-After` (seconds or HTTP date) or GitHub's rate-limit reset."""
+    """Seconds to wait from `Retry-After` (seconds or HTTP date) or, when the rate limit is
+    spent (`x-ratelimit-remaining: 0`), until GitHub's `x-ratelimit-reset`."""
     value = headers.get("Retry-After") or headers.get("retry-after")
     if value:
         value = value.strip()
@@ -75,109 +101,160 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     return None
 
 
-@dataclass
-class ConditionalCache:
-    """ETag / Last-Modified and the body last seen, per URL, kept in a JSON state file."""
+class _Retry(Retry):
+    """urllib3's `Retry`, with GitHub's secondary rate limit (403 + Retry-After) waited out
+    too, its waits capped at `backoff_max` and made through `pause`, each retry `counted`."""
 
-    path: Path | None = None
-    entries: dict[str, dict[str, str]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _dirty: bool = False
+    RETRY_AFTER_STATUS_CODES = frozenset({403, *Retry.RETRY_AFTER_STATUS_CODES})
+    pause: Callable[[float], None] = staticmethod(time.sleep)
+    counted: Callable[[], None] = staticmethod(lambda: None)
 
-    @classmethod
-    def load(cls, path: Path | None) -> ConditionalCache:
-        entries: dict[str, dict[str, str]] = {}
-        if path is not None and path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+    def new(self, **kw: Any) -> Self:
+        made = super().new(**kw)
+        made.pause, made.counted = self.pause, self.counted
+        return made
+
+    def increment(self, *args: Any, **kwargs: Any) -> Self:
+        made = super().increment(*args, **kwargs)  # raises once the retries are spent
+        self.counted()
+        return made
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        wait = None
+        if response is not None and self.respect_retry_after_header:
+            with suppress(InvalidHeader):  # an unreadable Retry-After: the backoff
+                wait = self.get_retry_after(response)
+        wait = min(wait or self.get_backoff_time(), self.backoff_max)
+        if wait > 0:
+            self.pause(wait)
+
+
+class _Revalidate(CacheController):
+    """CacheController that never answers from the cache alone (an upstream's max-age would
+    hide a new release that long): the stored answer lends its validators and, on a 304, its
+    body. The entry is read once per request, and stored again only when a 304 names other
+    validators (a poll of unchanged upstreams writes nothing)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the entry read for a request's validators, for its 304 (a get and a pop per
+        # request: atomic, no lock for the poll's threads to queue on)
+        self._read: weakref.WeakKeyDictionary[requests.PreparedRequest, HTTPResponse] = (
+            weakref.WeakKeyDictionary())
+
+    def cached_request(self, request: requests.PreparedRequest) -> Literal[False]:
+        return False
+
+    def conditional_headers(self, request: requests.PreparedRequest) -> dict[str, str]:
+        data = None if "Range" in request.headers or request.url is None else self.cache.get(
+            self.cache_url(request.url))
+        stored = self.serializer.loads(request, data) if data else None
+        if stored is None:
+            return {}
+        self._read[request] = stored
+        sent = {}
+        if etag := stored.headers.get("ETag"):
+            sent["If-None-Match"] = etag
+        if modified := stored.headers.get("Last-Modified"):
+            sent["If-Modified-Since"] = modified
+        return sent
+
+    def update_cached_response(self, request: requests.PreparedRequest,
+                               response: HTTPResponse) -> HTTPResponse:
+        stored = self._read.pop(request, None)
+        if stored is None or any(
+                response.headers.get(name, value) != value
+                for name, value in ((k, stored.headers.get(k)) for k in _VALIDATORS)):
+            return super().update_cached_response(request, response)  # read and store again
+        stored.headers.update({k: v for k, v in response.headers.items()
+                               if k.lower() != "content-length"})
+        stored.status = 200
+        return stored
+
+
+_NO_HEADERS = requests.PreparedRequest()
+_NO_HEADERS.headers = CaseInsensitiveDict()
+
+
+class _Serializer(Serializer):
+    """CacheControl's, minus the request headers an answer `Vary`s on: a token never reaches
+    the disk, and a new token still sends the validators (the server decides on the 304)."""
+
+    def dumps(self, request: requests.PreparedRequest, response: HTTPResponse,
+              body: bytes | None = None) -> bytes:
+        return super().dumps(_NO_HEADERS, response, body)
+
+    def prepare_response(self, request: requests.PreparedRequest, cached: Mapping[str, Any],
+                         body_file: IO[bytes] | None = None) -> HTTPResponse | None:
+        return super().prepare_response(request, {**cached, "vary": {}}, body_file)
+
+
+class StateCache(BaseCache):
+    """CacheControl's entries (URL -> its serialized answer) in one msgpack file: read on
+    first use, written by `save()` (and `close()`) when an entry changed. `path` None: kept
+    in memory only. A damaged file only costs full requests. Reads and writes of entries
+    take no lock (a dict's get and set are atomic): a poll's threads never queue here."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._entries: dict[str, bytes] | None = None
+        self._dirty = False
+        self._lock = threading.Lock()  # the first read of the file, and save()
+
+    def _loaded(self) -> dict[str, bytes]:
+        entries = self._entries
+        if entries is not None:
+            return entries
+        with self._lock:
+            if self._entries is None:
+                self._entries = self._read()
+            return self._entries
+
+    def _read(self) -> dict[str, bytes]:
+        with suppress(OSError, ValueError, TypeError):
+            if self.path is not None and self.path.is_file():
+                data = msgpack.unpackb(self.path.read_bytes())
                 if isinstance(data, dict):
-                    entries = {k: v for k, v in data.items() if isinstance(v, dict)}
-            except (OSError, ValueError):
-                entries = {}  # a damaged state file only costs a full request
-        return cls(path, entries)
+                    return {k: v for k, v in data.items()
+                            if isinstance(k, str) and isinstance(v, bytes)}
+        return {}
 
-    def validators(self, url: str) -> dict[str, str]:
-        with self._lock:
-            entry = self.entries.get(url, {})
-        headers = {}
-        if "etag" in entry:
-            headers["If-None-Match"] = entry["etag"]
-        if "last_modified" in entry:
-            headers["If-Modified-Since"] = entry["last_modified"]
-        return headers
+    def get(self, key: str) -> bytes | None:
+        return self._loaded().get(key)
 
-    def body(self, url: str) -> str | None:
-        with self._lock:
-            return self.entries.get(url, {}).get("body")
+    def set(self, key: str, value: bytes, expires: int | datetime | None = None) -> None:
+        self._loaded()[key] = value
+        self._dirty = True
 
-    def store(self, url: str, headers: Mapping[str, str], body: str) -> None:
-        entry = {"body": body}
-        if etag := headers.get("ETag"):
-            entry["etag"] = etag
-        if modified := headers.get("Last-Modified"):
-            entry["last_modified"] = modified
-        if len(entry) > 1:
-            with self._lock:
-                if self.entries.get(url) != entry:
-                    self.entries[url] = entry
-                    self._dirty = True
+    def delete(self, key: str) -> None:
+        if self._loaded().pop(key, None) is not None:
+            self._dirty = True
 
     def save(self) -> None:
-        """Write the state file, unless nothing changed since it was loaded or saved."""
-        if self.path is None:
-            return
+        """Write the file, unless nothing changed since it was read or written."""
         with self._lock:
-            if not self._dirty and self.path.exists():
+            if not self._dirty or self.path is None or self._entries is None:
                 return
-            text = json.dumps(self.entries, sort_keys=True)
             self._dirty = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Atomic (temp file + rename) but not fsync'ed: a cache lost to a power cut only
-        # costs full requests next time, and an fsync costs a poll milliseconds.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            data = msgpack.packb(dict(self._entries))  # dict(): a copy made under the GIL
+        atomic_write(self.path, data, durable=False)  # a lost cache only costs a refetch
+
+    def close(self) -> None:
+        self.save()
 
 
 @dataclass
 class HttpStats:
-    requests: int = 0
-    not_modified: int = 0
+    requests: int = 0  # sent, retries included
+    not_modified: int = 0  # answered 304: the stored body was used
     retries: int = 0
-    bytes: int = 0
+    bytes: int = 0  # body bytes received
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **counts: int) -> None:
         with self._lock:
             for name, n in counts.items():
                 setattr(self, name, getattr(self, name) + n)
-
-
-def reply_text(reply: Reply) -> str:
-    """A body decoded like `requests` decodes text (the declared charset, else ISO-8859-1
-    for text/*, UTF-8 for JSON), and as UTF-8 with replacement otherwise."""
-    encoding = get_encoding_from_headers(reply.headers) or "utf-8"
-    try:
-        return reply.content.decode(encoding, errors="replace")
-    except LookupError:  # an unknown charset name
-        return reply.content.decode("utf-8", errors="replace")
-
-
-class _Answer(Protocol):
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    def close(self) -> None: ...
-
-
-A = TypeVar("A", bound=_Answer)
-NETWORK_ERRORS = (requests.RequestException, TransportError)
 
 
 @dataclass(frozen=True)
@@ -199,148 +276,103 @@ class Proxies:
 
 
 class HttpClient:
-    """The upstream HTTP port's real adapter (libcurl for small answers, requests for streams)."""
+    """The upstream HTTP port's real adapter."""
 
-    def __init__(self, session: requests.Session | None = None, *,
-                 policy: RetryPolicy | None = None,
-                 cache: ConditionalCache | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 proxies: Proxies | None = None,
-                 ca_bundle: str | None = None,
-                 pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, *, policy: RetryPolicy | None = None, cache: StateCache | None = None,
+                 proxies: Proxies | None = None, ca_bundle: str | None = None,
+                 pool_size: int = POOL_SIZE,
+                 pause: Callable[[float], None] = time.sleep) -> None:
         self.policy = policy or RetryPolicy()
-        self.cache = cache or ConditionalCache()
-        self.stats = HttpStats()
         self.proxies = proxies or Proxies()
-        self._sleep = sleep
-        ca_certs = ca_bundle or DEFAULT_CA_BUNDLE_PATH
-        self._ca_certs = ca_certs
-        self._pool_size = pool_size
-        self._session = session  # given, to be set up on first use
-        self._ready: requests.Session | None = None
-        self._session_lock = threading.Lock()
-        self._curl = CurlTransport(CurlOptions(
-            timeout=self.policy.timeout, http_proxy=self.proxies.http,
-            https_proxy=self.proxies.https, no_proxy=self.proxies.no_proxy, ca_bundle=ca_certs,
-            user_agent=USER_AGENT))
+        self.stats = HttpStats()
+        self.cache = cache or StateCache()
+        retry = _Retry(total=self.policy.attempts - 1, backoff_factor=self.policy.base_delay,
+                       backoff_max=self.policy.max_delay, status_forcelist=RETRY_STATUSES,
+                       raise_on_status=False)
+        retry.pause = pause
+        retry.counted = lambda: self.stats.add(requests=1, retries=1)
+        self.session = self._session(ca_bundle, CacheControlAdapter(
+            self.cache, controller_class=_Revalidate, serializer=_Serializer(),
+            pool_maxsize=pool_size, max_retries=retry))
+        self.downloads = self._session(ca_bundle, HTTPAdapter(pool_maxsize=pool_size,
+                                                              max_retries=retry))
 
-    @property
-    def session(self) -> requests.Session:
-        """The `requests` session for streams and `request()`, set up on first use (a poll
-        never needs it)."""
-        with self._session_lock:
-            if self._ready is None:
-                session = self._session or requests.Session()
-                session.trust_env = False  # proxies and CA bundle come from Settings
-                session.verify = self._ca_certs
-                session.headers.setdefault("User-Agent", USER_AGENT)
-                adapter = HTTPAdapter(pool_connections=8, pool_maxsize=self._pool_size)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                self._ready = session
-            return self._ready
+    @staticmethod
+    def _session(ca_bundle: str | None, adapter: HTTPAdapter) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # proxies and CA bundle come from Settings
+        session.verify = ca_bundle or True
+        session.headers["User-Agent"] = USER_AGENT
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     def close(self) -> None:
-        """Close the connections kept alive (the client can still be used afterwards)."""
-        self._curl.close()
-        with self._session_lock:
-            if self._ready is not None:
-                self._ready.close()
+        """Save the cache, close the connections kept alive (the client can still be used
+        afterwards)."""
+        self.session.close()
+        self.downloads.close()
 
-    def exchange(self, method: str, url: str, headers: Mapping[str, str]) -> Reply:
-        """One GET or HEAD read whole, following redirects; no retries and not counted in
-        `stats` (`fetch` adds both). Raises TransportError."""
-        return self._curl.exchange(method, url, {"Accept": "*/*", **headers})
-
-    def _with_retries(self, method: str, url: str, send: Callable[[], A],
-                      allow_status: frozenset[int]) -> A:
-        """`send` with retries. Returns the answer for 2xx, 304 and `allow_status`; raises
-        UpstreamError (one line, naming the URL) otherwise."""
-        last_error = ""
-        for attempt in range(self.policy.attempts):
-            self.stats.add(requests=1)
-            try:
-                response = send()
-            except NETWORK_ERRORS as exc:
-                last_error = exc.name if isinstance(exc, TransportError) else type(exc).__name__
-                wait = self.policy.delay(attempt, None)
-            else:
-                status = response.status_code
-                if status < 300 or status == 304 or status in allow_status:
-                    return response
-                retry_after = retry_after_seconds(response.headers)
-                secondary = status == 403 and retry_after is not None
-                response.close()
-                if status not in RETRY_STATUSES and not secondary:
-                    raise UpstreamError(f"{method} {url} answered HTTP {status}; check the URL "
-                                        "in versions.toml or the upstream's status")
-                last_error = f"HTTP {status}"
-                wait = self.policy.delay(attempt, retry_after)
-            if attempt + 1 < self.policy.attempts:
-                self.stats.add(retries=1)
-                self._sleep(wait)
-        raise UpstreamError(f"{method} {url} failed after {self.policy.attempts} attempts "
-                            f"({last_error}); the upstream may be down, try again later")
-
-    # -- the port ------------------------------------------------------------------------------
-
-    def fetch(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-              allow_status: frozenset[int] = frozenset()) -> Reply:
-        """A small answer read whole (listings, HEAD probes), with retries."""
-        send = dict(headers or {})
-        return self._with_retries(method, url, lambda: self.exchange(method, url, send),
-                                  allow_status)
+    def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+             stream: bool = False, allow_redirects: bool = True) -> requests.Response:
+        """One request with the retry policy, whatever status it ends with. A streamed answer
+        comes through the session without the cache. Raises requests' exceptions."""
+        proxy = self.proxies.for_url(url)
+        self.stats.add(requests=1)
+        response = (self.downloads if stream else self.session).request(
+            method, url, headers=headers, stream=stream, allow_redirects=allow_redirects,
+            timeout=self.policy.timeout, proxies={urlsplit(url).scheme: proxy} if proxy else {})
+        if getattr(response, "from_cache", False):
+            self.stats.add(not_modified=1)
+        return response
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-                stream: bool = False, allow_status: frozenset[int] = frozenset(),
-                **kwargs: Any) -> requests.Response:
-        """Send through `requests` with retries. Returns the response for 2xx, 304 and
-        `allow_status`; raises UpstreamError (one line, naming the URL) otherwise."""
-        proxy = self.proxies.for_url(url)
-        proxies = {urlsplit(url).scheme: proxy} if proxy else {}
-        send = dict(headers or {})
-        return self._with_retries(method, url, lambda: self.session.request(
-            method, url, headers=send, stream=stream, timeout=self.policy.timeout,
-            proxies=proxies, **kwargs), allow_status)
+                stream: bool = False, allow_status: Collection[int] = (),
+                allow_redirects: bool = True) -> requests.Response:
+        """`send`, the body read unless `stream`; a network failure or a status other than 2xx
+        and `allow_status` is an UpstreamError (one line, naming the URL)."""
+        try:
+            response = self.send(method, url, headers=headers, stream=stream,
+                                 allow_redirects=allow_redirects)
+            status = response.status_code
+            if status < 300 or status in allow_status:
+                if not stream and not getattr(response, "from_cache", False):
+                    self.stats.add(bytes=len(response.content))
+                return response
+        except requests.RequestException as exc:
+            raise UpstreamError(f"{method} {url} failed ({type(exc).__name__}); the upstream "
+                                "may be down, try again later") from None
+        response.close()
+        if status in RETRY_STATUSES or (status == 403 and "Retry-After" in response.headers):
+            raise UpstreamError(f"{method} {url} failed after {self.policy.attempts} attempts "
+                                f"(HTTP {status}); the upstream may be down, try again later")
+        raise UpstreamError(f"{method} {url} answered HTTP {status}; check the URL in the "
+                            "config or the upstream's status")
 
-    def get_text(self, url: str, *, headers: Mapping[str, str] | None = None,
-                 conditional: bool = True) -> str:
-        """GET a page; with `conditional`, send validators and reuse the cached body on 304."""
-        send = dict(headers or {})
-        if conditional:
-            send.update(self.cache.validators(url))
-        response = self.fetch("GET", url, headers=send)
-        if response.status_code == 304:
-            self.stats.add(not_modified=1)
-            cached = self.cache.body(url)
-            if cached is not None:
-                return cached
-            response = self.fetch("GET", url, headers=dict(headers or {}))
-        text = reply_text(response)
-        self.stats.add(bytes=len(response.content))
-        if conditional:
-            self.cache.store(url, response.headers, text)
-        return text
+    def get_text(self, url: str, *, headers: Mapping[str, str] | None = None) -> str:
+        """A page as text (a conditional GET: on 304, the stored body)."""
+        return self.request("GET", url, headers=headers).text
 
     def exists(self, url: str) -> bool:
         """Does a file answer at `url`? HEAD, falling back to a 1-byte ranged GET."""
-        head = self.fetch("HEAD", url, allow_status=frozenset({403, 404, 405, 410}))
+        head = self.request("HEAD", url, allow_status=(403, 404, 405, 410))
         if head.status_code < 300:
             return True
         if head.status_code in (404, 410):
             return False
         # streamed: a server that ignores Range must not send us the whole tarball
-        response = self.request("GET", url, headers={"Range": "bytes=0-0"}, stream=True,
-                                allow_status=frozenset({403, 404, 410}))
-        response.close()
-        return response.status_code < 300
+        with self.stream(url, headers={"Range": "bytes=0-0"},
+                         allow_status=(403, 404, 410)) as response:
+            return response.status_code < 300
 
     @contextmanager
     def stream(self, url: str, *, headers: Mapping[str, str] | None = None,
-               allow_status: frozenset[int] = frozenset()) -> Iterator[requests.Response]:
+               allow_status: Collection[int] = ()) -> Iterator[requests.Response]:
+        """A GET whose body is read by the caller (never stored); closed on exit."""
         response = self.request("GET", url, headers=headers, stream=True,
                                 allow_status=allow_status)
         try:
             yield response
         finally:
             response.close()
+

@@ -1,6 +1,6 @@
 """Polling: which components have a newer upstream version whose source tarball exists.
 
-`poll_components` gathers every upstream's releases concurrently (a bounded thread pool),
+`poll_components` gathers every upstream's releases concurrently (a `ThreadPoolExecutor`),
 merges them per component, and probes the component's `source` URL for the newest versions
 above the current one (newest first, at most `probes` of them): a version is proposed only
 when its tarball answers. One failing upstream makes its component's result an `error` value;
@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from bot.config import Component, Config, Upstream
 from bot.errors import BotError
 from bot.report import Reporter
 from bot.sources import Release, Selection, SourceDeps, describe, releases
-from bot.sources.base import once
 from bot.sources.filters import release_order
-from bot.sources.github_api import GitHubStats
+from bot.sources.github import GitHubApi, GitHubStats
 from bot.versions import Version
-from bot.workers import run_all
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -144,18 +142,34 @@ class _Component:
             return self._left == 0
 
 
+def _started_pool(workers: int) -> ThreadPoolExecutor:
+    """A pool whose `workers` threads are all started before any task runs.
+
+    The executor starts a thread at a `submit` that finds none idle, and `Thread.start`
+    waits for the new thread to run: with tasks already holding the GIL, that wait costs a
+    switch interval (5 ms) per thread. Started against tasks that only wait, it costs none."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="poll")
+    go = threading.Event()
+    for _ in range(workers):
+        pool.submit(go.wait)  # none is idle: each submit starts a thread
+    go.set()
+    return pool
+
+
 def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
                     names: Sequence[str] | None = None, *, workers: int = WORKERS,
                     probes: int = PROBES) -> list[PollResult]:
     """Poll the named components (default: all), in config order; never raises for an
     upstream failure (that component's result is an `error`).
 
-    Every upstream is listed by a task on a bounded set of threads; the task that completes a
-    component's last listing goes on to decide it (the tarball probes), so probes start as
-    soon as their listing is in rather than after every listing queued before them."""
+    Every upstream is listed by a task on a pool of `workers` threads; the task that completes
+    a component's last listing goes on to decide it (the tarball probes), so probes start as
+    soon as their listing is in rather than after every listing queued before them. Config
+    errors of a source name `config.path`."""
     components = [config.component(n) for n in names] if names else list(
         config.components.values())
     states = [_Component(c) for c in components]
+    deps = replace(deps, config_path=config.path)
 
     def list_one(state: _Component, index: int) -> None:
         listing = _list(state.component.upstream[index], deps)
@@ -163,8 +177,11 @@ def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
             done = [d for d in state.listings if d is not None]
             state.result = _decide(state.component, done, deps, probes)
 
-    run_all([partial(list_one, state, i) for state in states
-             for i in range(len(state.component.upstream))], max(1, workers))
+    tasks = [(state, i) for state in states for i in range(len(state.component.upstream))]
+    if tasks:
+        with _started_pool(max(1, min(workers, len(tasks)))) as pool:
+            for done in [pool.submit(list_one, state, i) for state, i in tasks]:
+                done.result()  # a bug in a task is raised here (upstream failures are values)
     ordered = []
     for state in states:
         if state.result is None:  # no upstream: nothing was listed
@@ -177,9 +194,11 @@ def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
 
 
 def deps_from_app(app: App) -> SourceDeps:
-    """Source dependencies from the composition root (GitHub client built on first use)."""
-    return SourceDeps(http=app.http, github=once(lambda: app.github_reader),
-                      gitlab_token=app.settings.gitlab_token, github_stats=GitHubStats())
+    """Source dependencies from the composition root (GitHub's API: the token when set)."""
+    settings = app.settings
+    return SourceDeps(http=app.http, github=GitHubApi(settings.github_api_url,
+                                                      settings.github_token),
+                      gitlab_token=settings.gitlab_token, github_stats=GitHubStats())
 
 
 def poll_with_app(app: App, names: Sequence[str] | None = None) -> list[PollResult]:

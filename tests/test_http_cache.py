@@ -1,5 +1,5 @@
-"""bot.http (retries, Retry-After, conditional GETs) and bot.cache (verified, resumed source
-downloads) against the loopback upstream server."""
+"""bot.cache: verified, resumed source downloads (through bot.http) against the loopback
+upstream server."""
 
 from __future__ import annotations
 
@@ -12,20 +12,16 @@ import pytest
 
 from bot.cache import SourceCache
 from bot.errors import ChecksumMismatchError, UpstreamError
-from bot.http import ConditionalCache, HttpClient, RetryPolicy
+from bot.http import HttpClient, RetryPolicy
 from bot.report import RecordingReporter
 from tests.harness.upstream import UpstreamServer
 
-PAGE = "/sources/mono/"
-HTML = '<html><a href="mono-6.14.1.tar.xz">mono-6.14.1.tar.xz</a></html>'
 TARBALL = "/sources/mono/mono-6.14.1.tar.xz"
 
 
-def client(waits: list[float], *, cache: ConditionalCache | None = None,
-           attempts: int = 4) -> HttpClient:
-    """A real HttpClient whose sleeps are recorded instead of slept."""
-    return HttpClient(policy=RetryPolicy(attempts=attempts, base_delay=0.5, timeout=10),
-                      cache=cache, sleep=waits.append)
+def client() -> HttpClient:
+    """A real HttpClient that does not wait between attempts."""
+    return HttpClient(policy=RetryPolicy(timeout=10), pause=lambda s: None)
 
 
 def payload(size: int = 3 * (1 << 20) + 12345) -> bytes:
@@ -38,139 +34,11 @@ def payload(size: int = 3 * (1 << 20) + 12345) -> bytes:
     return bytes(out[:size])
 
 
-# -- retries ---------------------------------------------------------------------------------
-
-def test_500_is_retried_with_backoff(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, HTML, content_type="text/html")
-    upstream.fault(PAGE, "500", times=2)
-    waits: list[float] = []
-    http = client(waits)
-    assert http.get_text(upstream.url + PAGE, conditional=False) == HTML
-    assert len(upstream.requests_for(PAGE)) == 3
-    assert http.stats.retries == 2
-    assert http.stats.requests == 3
-    # exponential backoff with jitter: attempt n waits in [base*2^n/2, base*2^n]
-    assert 0.25 <= waits[0] <= 0.5
-    assert 0.5 <= waits[1] <= 1.0
-
-
-def test_429_honours_retry_after(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, HTML)
-    upstream.fault(PAGE, "429", times=1)  # answers Retry-After: 1
-    waits: list[float] = []
-    assert client(waits).get_text(upstream.url + PAGE) == HTML
-    assert waits == [1.0]
-
-
-def test_persistent_503_gives_up_with_one_line_error(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, "busy", status=503, headers={"Retry-After": "7"})
-    waits: list[float] = []
-    with pytest.raises(UpstreamError) as info:
-        client(waits, attempts=3).get_text(upstream.url + PAGE)
-    assert waits == [7.0, 7.0]  # no sleep after the last attempt
-    assert len(upstream.requests_for(PAGE)) == 3
-    assert upstream.url + PAGE in info.value.message
-    assert "after 3 attempts (HTTP 503)" in info.value.message
-    assert info.value.exit_code == 3
-
-
-def test_retry_after_is_capped(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, "slow down", status=429, headers={"Retry-After": "86400"})
-    waits: list[float] = []
-    with pytest.raises(UpstreamError):
-        client(waits, attempts=2).get_text(upstream.url + PAGE)
-    assert waits == [RetryPolicy().max_delay]
-
-
-def test_404_is_not_retried(upstream: UpstreamServer) -> None:
-    waits: list[float] = []
-    http = client(waits)
-    with pytest.raises(UpstreamError) as info:
-        http.get_text(upstream.url + "/nope")
-    assert waits == []
-    assert len(upstream.requests_for("/nope")) == 1
-    assert "HTTP 404" in info.value.message
-    assert upstream.url + "/nope" in info.value.message
-
-
-def test_connection_reset_is_retried(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, HTML)
-    upstream.fault(PAGE, "reset", times=2)
-    waits: list[float] = []
-    http = client(waits)
-    assert http.get_text(upstream.url + PAGE) == HTML
-    assert len(waits) == 2
-    assert len(upstream.requests_for(PAGE)) == 3
-
-
-def test_exists(upstream: UpstreamServer) -> None:
-    upstream.add(TARBALL, b"x" * 10)
-    http = client([])
-    assert http.exists(upstream.url + TARBALL) is True
-    assert http.exists(upstream.url + "/sources/mono/mono-9.9.9.tar.xz") is False
-    assert [r.method for r in upstream.requests_for(TARBALL)] == ["HEAD"]
-
-
-# -- conditional requests --------------------------------------------------------------------
-
-def test_conditional_get_reuses_the_cached_body(upstream: UpstreamServer) -> None:
-    upstream.add(PAGE, HTML, content_type="text/html")
-    http = client([])
-    url = upstream.url + PAGE
-    assert http.get_text(url) == HTML
-    assert http.get_text(url) == HTML
-    first, second = upstream.requests_for(PAGE)
-    assert "If-None-Match" not in first.headers
-    assert second.headers["If-None-Match"] == upstream.resource(PAGE).etag  # type: ignore[union-attr]
-    assert http.stats.not_modified == 1
-    assert http.stats.bytes == len(HTML)  # the 304 cost no body
-
-
-def test_changed_page_is_fetched_again(upstream: UpstreamServer) -> None:
-    url = upstream.add(PAGE, HTML)
-    http = client([])
-    assert http.get_text(url) == HTML
-    upstream.add(PAGE, HTML + "<a href='mono-6.14.2.tar.xz'>")
-    assert http.get_text(url).endswith("mono-6.14.2.tar.xz'>")
-    assert http.stats.not_modified == 0
-    assert http.get_text(url).endswith("mono-6.14.2.tar.xz'>")
-    assert http.stats.not_modified == 1
-
-
-def test_conditional_state_persists_across_clients(upstream: UpstreamServer,
-                                                   tmp_path: Path) -> None:
-    url = upstream.add(PAGE, HTML)
-    state = tmp_path / "state" / "http-state.json"
-    first = client([], cache=ConditionalCache.load(state))
-    assert first.get_text(url) == HTML
-    first.cache.save()
-    assert state.is_file()
-    assert [p.name for p in state.parent.iterdir()] == ["http-state.json"]  # atomic, no temps
-
-    second = client([], cache=ConditionalCache.load(state))
-    assert second.get_text(url) == HTML
-    assert second.stats.not_modified == 1
-    assert second.stats.bytes == 0
-    assert upstream.requests_for(PAGE)[-1].headers.get("If-None-Match")
-
-
-def test_damaged_state_file_costs_only_a_full_request(upstream: UpstreamServer,
-                                                      tmp_path: Path) -> None:
-    url = upstream.add(PAGE, HTML)
-    state = tmp_path / "http-state.json"
-    state.write_text("{not json", encoding="utf-8")
-    http = client([], cache=ConditionalCache.load(state))
-    assert http.get_text(url) == HTML
-    assert http.stats.not_modified == 0
-
-
 # -- source cache ----------------------------------------------------------------------------
 
-def make_cache(tmp_path: Path, waits: list[float] | None = None) -> tuple[SourceCache,
-                                                                           RecordingReporter]:
+def make_cache(tmp_path: Path) -> tuple[SourceCache, RecordingReporter]:
     reporter = RecordingReporter()
-    return SourceCache(tmp_path / "sources", client([] if waits is None else waits),
-                       reporter), reporter
+    return SourceCache(tmp_path / "sources", client(), reporter), reporter
 
 
 def leave_partial(cache: SourceCache, url: str, data: bytes) -> None:

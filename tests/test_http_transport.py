@@ -1,28 +1,25 @@
-"""The poll's fast path: libcurl exchanges (redirects, headers, proxies from Settings only),
-the regex link scan of html-index pages, and the worker threads of a poll."""
+"""bot.http, the one HTTP client, against the loopback upstream server: urllib3's retries
+(5xx, 429 and Retry-After, resets, refused connections), redirects, HEAD probes, proxies from
+Settings only, and CacheControl's conditional requests (304 reuse, persisted across clients,
+never a credential stored, never served without revalidation, streams never stored)."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from bot.app import App
-from bot.curl import TransportError
 from bot.errors import UpstreamError
-from bot.http import HttpClient, Proxies, RetryPolicy
+from bot.http import HttpClient, Proxies, RetryPolicy, StateCache
 from bot.report import RecordingReporter
 from bot.settings import Settings
-from bot.sources.html_index import links
-from bot.workers import run_all
 from tests.harness.upstream import UpstreamServer
 
-PAGE = '<a href="mono-6.14.1.tar.xz">mono-6.14.1.tar.xz</a>'
+PAGE = "/sources/mono/"
+HTML = '<html><a href="mono-6.14.1.tar.xz">mono-6.14.1.tar.xz</a></html>'
+TARBALL = "/sources/mono/mono-6.14.1.tar.xz"
 
 
 def dead_port() -> int:
@@ -32,76 +29,127 @@ def dead_port() -> int:
         return int(s.getsockname()[1])
 
 
-def quick(**kwargs: object) -> HttpClient:
-    return HttpClient(policy=RetryPolicy(attempts=2, base_delay=0.01, timeout=5),
-                      sleep=lambda s: None, **kwargs)  # type: ignore[arg-type]
+def client(waits: list[float] | None = None, *, attempts: int = 4,
+           cache: StateCache | None = None, proxies: Proxies | None = None) -> HttpClient:
+    """A real HttpClient whose waits between attempts are recorded instead of slept."""
+    return HttpClient(policy=RetryPolicy(attempts=attempts, base_delay=0.5, timeout=10),
+                      cache=cache, proxies=proxies,
+                      pause=(lambda s: None) if waits is None else waits.append)
 
 
-# -- libcurl exchanges -----------------------------------------------------------------------
+# -- retries (urllib3's Retry on the adapters) --------------------------------------------
 
-def test_redirects_are_followed_and_the_final_headers_kept(upstream: UpstreamServer) -> None:
+def test_5xx_is_retried_with_a_bounded_backoff(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, HTML, content_type="text/html")
+    upstream.fault(PAGE, "500", times=2)
+    waits: list[float] = []
+    http = client(waits)
+    assert http.get_text(upstream.url + PAGE) == HTML
+    assert len(upstream.requests_for(PAGE)) == 3
+    assert (http.stats.requests, http.stats.retries) == (3, 2)
+    assert all(0 < w <= http.policy.max_delay for w in waits)
+
+
+def test_429_waits_what_retry_after_says(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, HTML)
+    upstream.fault(PAGE, "429", times=1)  # answers Retry-After: 1
+    waits: list[float] = []
+    assert client(waits).get_text(upstream.url + PAGE) == HTML
+    assert waits == [1.0]
+    assert len(upstream.requests_for(PAGE)) == 2
+
+
+def test_a_persistent_503_gives_up_with_one_line_error(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, "busy", status=503, headers={"Retry-After": "7"})
+    waits: list[float] = []
+    with pytest.raises(UpstreamError) as info:
+        client(waits, attempts=3).get_text(upstream.url + PAGE)
+    assert waits == [7.0, 7.0]  # no wait after the last attempt
+    assert len(upstream.requests_for(PAGE)) == 3
+    message = info.value.message
+    assert upstream.url + PAGE in message and "after 3 attempts (HTTP 503)" in message
+    assert "\n" not in message and info.value.exit_code == 3
+
+
+def test_a_hostile_retry_after_is_capped(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, "slow down", status=429, headers={"Retry-After": "86400"})
+    waits: list[float] = []
+    with pytest.raises(UpstreamError):
+        client(waits, attempts=2).get_text(upstream.url + PAGE)
+    assert waits == [RetryPolicy().max_delay]
+
+
+def test_a_404_is_final(upstream: UpstreamServer) -> None:
+    waits: list[float] = []
+    with pytest.raises(UpstreamError) as info:
+        client(waits).get_text(upstream.url + "/nope")
+    assert waits == []
+    assert len(upstream.requests_for("/nope")) == 1
+    assert "HTTP 404" in info.value.message and upstream.url + "/nope" in info.value.message
+
+
+def test_connection_resets_are_retried(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, HTML)
+    upstream.fault(PAGE, "reset", times=2)
+    http = client()
+    assert http.get_text(upstream.url + PAGE) == HTML
+    assert len(upstream.requests_for(PAGE)) == 3
+    assert http.stats.retries == 2
+
+
+def test_a_refused_connection_is_retried_then_an_upstream_error() -> None:
+    http = client(attempts=2)
+    with pytest.raises(UpstreamError) as info:
+        http.get_text(f"http://127.0.0.1:{dead_port()}/page/")
+    assert "(ConnectionError)" in info.value.message
+    assert http.stats.retries == 1
+
+
+# -- redirects, probes, proxies -------------------------------------------------------------
+
+def test_redirects_are_followed(upstream: UpstreamServer) -> None:
     upstream.add("/old/", b"moved", status=302, headers={"Location": "/new/"})
-    upstream.add("/new/", PAGE, content_type="text/html; charset=utf-8")
-    reply = quick().fetch("GET", upstream.url + "/old/")
-    assert reply.status_code == 200
-    assert reply.content == PAGE.encode()
-    # case-insensitive, and from the last answer only (not the 302's)
-    assert reply.headers["content-type"] == reply.headers.get("Content-Type")
-    assert reply.headers.get("location") is None
+    upstream.add("/new/", HTML, content_type="text/html; charset=utf-8")
+    assert client().get_text(upstream.url + "/old/") == HTML
     assert [r.path for r in upstream.requests] == ["/old/", "/new/"]
 
 
-def test_head_probe_and_the_requests_counted(upstream: UpstreamServer) -> None:
-    upstream.add("/f.tar.xz", b"x" * 4096)
-    http = quick()
-    assert http.exists(upstream.url + "/f.tar.xz") is True
-    assert http.exists(upstream.url + "/missing.tar.xz") is False
+def test_exists_is_a_head_probe(upstream: UpstreamServer) -> None:
+    upstream.add(TARBALL, b"x" * 4096)
+    http = client()
+    assert http.exists(upstream.url + TARBALL) is True
+    assert http.exists(upstream.url + "/sources/mono/mono-9.9.9.tar.xz") is False
     assert [r.method for r in upstream.requests] == ["HEAD", "HEAD"]
     assert http.stats.requests == 2
 
 
-def test_connection_refused_is_retried_then_an_upstream_error() -> None:
-    http = quick()
-    with pytest.raises(UpstreamError) as info:
-        http.get_text(f"http://127.0.0.1:{dead_port()}/page/")
-    assert "after 2 attempts (ConnectionError)" in info.value.message
-    assert http.stats.retries == 1
-
-
-def test_a_truncated_body_is_a_transport_error(upstream: UpstreamServer) -> None:
-    upstream.add("/big", b"y" * 10000)
-    upstream.fault("/big", "drop", drop_after=100)
-    with pytest.raises(TransportError):
-        quick().exchange("GET", upstream.url + "/big", {})
-
-
 def test_proxies_come_from_settings_not_from_the_environment(
         upstream: UpstreamServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    upstream.add("/page/", PAGE, content_type="text/html")
-    # libcurl and requests would both honour these by themselves: they must not.
+    upstream.add(PAGE, HTML, content_type="text/html")
+    # requests would honour these by itself: it must not
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, f"http://127.0.0.1:{dead_port()}")
-    assert quick().get_text(upstream.url + "/page/", conditional=False) == PAGE
-    with quick().stream(upstream.url + "/page/") as response:
-        assert response.content == PAGE.encode()
+    http = client(attempts=1)
+    assert http.get_text(upstream.url + PAGE) == HTML
+    with http.stream(upstream.url + PAGE) as response:
+        assert response.content == HTML.encode()
 
 
 def test_a_configured_proxy_is_used_and_no_proxy_bypasses_it(upstream: UpstreamServer) -> None:
-    upstream.add("/page/", PAGE, content_type="text/html")
+    upstream.add(PAGE, HTML, content_type="text/html")
     # the loopback server answers absolute-form requests, so it can play the proxy
-    via = quick(proxies=Proxies(http=upstream.url))
-    assert via.get_text("http://upstream.invalid/page/", conditional=False) == PAGE
-    assert via.request("GET", "http://upstream.invalid/page/").text == PAGE
-    seen = [r.path for r in upstream.requests]
-    assert seen == ["http://upstream.invalid/page/"] * 2
+    via = client(proxies=Proxies(http=upstream.url))
+    assert via.get_text("http://upstream.invalid" + PAGE) == HTML
+    with via.stream("http://upstream.invalid" + PAGE) as response:
+        assert response.content == HTML.encode()
+    assert [r.path for r in upstream.requests] == ["http://upstream.invalid" + PAGE] * 2
 
     dead = f"http://127.0.0.1:{dead_port()}"
-    bypass = quick(proxies=Proxies(http=dead, no_proxy="localhost,127.0.0.1"))
-    assert bypass.get_text(upstream.url + "/page/", conditional=False) == PAGE
-    assert bypass.request("GET", upstream.url + "/page/").text == PAGE
+    bypass = client(proxies=Proxies(http=dead, no_proxy="localhost,127.0.0.1"))
+    assert bypass.get_text(upstream.url + PAGE) == HTML
     with pytest.raises(UpstreamError):
-        quick(proxies=Proxies(http=dead, no_proxy="example.org")).get_text(
-            upstream.url + "/page/", conditional=False)
+        client(attempts=1, proxies=Proxies(http=dead, no_proxy="example.org")).get_text(
+            upstream.url + PAGE)
 
 
 def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
@@ -117,97 +165,104 @@ def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
     assert http.proxies.for_url("http://internal/x") is None
     assert http.proxies.for_url("https://a.corp/x") is None
     assert http.proxies.for_url("https://example.org/x") == "http://all:1"
+    assert http.session.verify == http.downloads.verify == "/etc/corp-ca.pem"
 
 
-def test_an_unchanged_state_file_is_not_rewritten(upstream: UpstreamServer,
+# -- conditional requests (CacheControl) ----------------------------------------------------
+
+def test_a_304_reuses_the_stored_body(upstream: UpstreamServer) -> None:
+    url = upstream.add(PAGE, HTML, content_type="text/html")
+    http = client()
+    assert http.get_text(url) == HTML
+    assert http.get_text(url) == HTML
+    first, second = upstream.requests_for(PAGE)
+    assert "If-None-Match" not in first.headers
+    assert second.headers["If-None-Match"] == upstream.resource(PAGE).etag  # type: ignore[union-attr]
+    assert http.stats.not_modified == 1
+    assert http.stats.bytes == len(HTML)  # the 304 cost no body
+
+
+def test_a_changed_page_is_read_again(upstream: UpstreamServer) -> None:
+    url = upstream.add(PAGE, HTML)
+    http = client()
+    assert http.get_text(url) == HTML
+    upstream.add(PAGE, HTML + "<a href='mono-6.14.2.tar.xz'>")
+    assert http.get_text(url).endswith("mono-6.14.2.tar.xz'>")
+    assert http.stats.not_modified == 0
+    assert http.get_text(url).endswith("mono-6.14.2.tar.xz'>")
+    assert http.stats.not_modified == 1
+
+
+def test_a_long_max_age_is_still_revalidated(upstream: UpstreamServer) -> None:
+    url = upstream.add(PAGE, HTML, headers={"Cache-Control": "max-age=86400"})
+    http = client()
+    assert http.get_text(url) == HTML
+    upstream.add(PAGE, "new release", headers={"Cache-Control": "max-age=86400"})
+    assert http.get_text(url) == "new release"  # asked again, not served from the cache
+    assert len(upstream.requests_for(PAGE)) == 2
+
+
+def test_the_cache_persists_across_clients(upstream: UpstreamServer, tmp_path: Path) -> None:
+    url = upstream.add(PAGE, HTML)
+    state = tmp_path / "state" / "http-cache.msgpack"
+    first = client(cache=StateCache(state))
+    assert first.get_text(url) == HTML
+    first.cache.save()
+    assert [p.name for p in state.parent.iterdir()] == [state.name]  # atomic, no temps
+
+    second = client(cache=StateCache(state))
+    assert second.get_text(url) == HTML
+    assert (second.stats.not_modified, second.stats.bytes) == (1, 0)
+    assert upstream.requests_for(PAGE)[-1].headers.get("If-None-Match")
+
+
+def test_an_unchanged_cache_file_is_not_rewritten(upstream: UpstreamServer,
                                                   tmp_path: Path) -> None:
-    upstream.add("/page/", PAGE, content_type="text/html")
+    upstream.add(PAGE, HTML, content_type="text/html")
     settings = Settings.from_env({"RELEASE_BOT_CACHE": str(tmp_path)})
     first = App(settings, RecordingReporter()).http
-    first.get_text(upstream.url + "/page/")
-    first.cache.save()
-    state = tmp_path / "http-state.json"
-    written = state.stat().st_mtime_ns
-    time.sleep(0.01)
+    first.get_text(upstream.url + PAGE)
+    first.close()  # saves
+    state = tmp_path / "http-cache.msgpack"
+    written = state.stat().st_ino  # a write renames a new file over it
     second = App(settings, RecordingReporter()).http
-    assert second.get_text(upstream.url + "/page/") == PAGE  # a 304, the cached body
-    second.cache.save()
-    assert state.stat().st_mtime_ns == written
+    assert second.get_text(upstream.url + PAGE) == HTML  # a 304, the stored body
+    second.close()
+    assert state.stat().st_ino == written
     assert [r.headers.get("If-None-Match") is not None for r in upstream.requests] == [
         False, True]
 
 
-# -- html-index link scan ----------------------------------------------------------------------
-
-def test_links_are_read_like_an_html_parser_reads_them() -> None:
-    html = """<HTML><body>
-    <!-- <a href="commented-out.tar.xz"> -->
-    <script>document.write('<a href="scripted.tar.xz">')</script>
-    <style>a[href="styled.tar.xz"] {}</style>
-    <A HREF="upper.tar.xz">x</A> <a href=bare.tar.xz>y</a>
-    <a class='q' title="a > b" href = 'single.tar.xz'>z</a>
-    <a data-href="not-this" href="a&amp;b.tar.xz">&amp;</a>
-    <a name="anchor">no href</a><a href="">empty</a><a href="  padded.tar.xz ">p</a>
-    <abbr href="not-a-link.tar.xz">abbr</abbr>
-    <a
-      href="next-line.tar.xz">n</a>
-    </body></HTML>"""
-    assert links(html) == ["upper.tar.xz", "bare.tar.xz", "single.tar.xz", "a&b.tar.xz",
-                           "padded.tar.xz", "next-line.tar.xz"]
+def test_a_damaged_cache_file_costs_only_a_full_request(upstream: UpstreamServer,
+                                                        tmp_path: Path) -> None:
+    url = upstream.add(PAGE, HTML)
+    state = tmp_path / "http-cache.msgpack"
+    state.write_bytes(b"\xc1 not msgpack")
+    http = client(cache=StateCache(state))
+    assert http.get_text(url) == HTML
+    assert http.stats.not_modified == 0
 
 
-# -- worker threads ------------------------------------------------------------------------------
-
-class Sleeper:
-    """Tasks that sleep a little and record how many ran at once (`peak`) and which ran."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.lock = threading.Lock()
-        self.running = self.peak = 0
-        self.done: list[int] = []
-
-    def task(self, i: int) -> None:
-        with self.lock:
-            self.running += 1
-            self.peak = max(self.peak, self.running)
-        time.sleep(self.seconds)
-        with self.lock:
-            self.running -= 1
-            self.done.append(i)
-
-    def tasks(self, count: int) -> list[Callable[[], None]]:
-        return [partial(self.task, i) for i in range(count)]
+def test_no_credential_is_stored_and_a_new_token_still_gets_a_304(
+        upstream: UpstreamServer, tmp_path: Path) -> None:
+    url = upstream.add("/api/tags", "[]", content_type="application/json",
+                       headers={"Vary": "Authorization, Accept-Encoding"})
+    state = tmp_path / "http-cache.msgpack"
+    first = client(cache=StateCache(state))
+    assert first.request("GET", url, headers={"Authorization": "Bearer s3cret-one"}).json() == []
+    first.cache.save()
+    assert b"s3cret" not in state.read_bytes()
+    second = client(cache=StateCache(state))
+    assert second.request("GET", url, headers={"Authorization": "Bearer s3cret-two"}).json() == []
+    assert second.stats.not_modified == 1
 
 
-def test_run_all_runs_every_task_within_the_bound_and_reraises() -> None:
-    sleeper = Sleeper(0.005)
-    run_all(sleeper.tasks(20), 4)
-    assert sorted(sleeper.done) == list(range(20))
-    assert 1 < sleeper.peak <= 4
-
-    def boom() -> None:
-        raise RuntimeError("a bug in a task")
-
-    with pytest.raises(RuntimeError, match="a bug in a task"):
-        run_all([boom, lambda: None], 2)
-
-
-def test_run_all_starts_few_threads_while_tasks_keep_finishing() -> None:
-    sleeper = Sleeper(0.002)
-    run_all(sleeper.tasks(12), 16, start=2, patience=60.0)  # no task keeps it waiting 60 s
-    assert sorted(sleeper.done) == list(range(12))
-    assert 1 <= sleeper.peak <= 2
-
-
-def test_run_all_starts_the_rest_when_every_thread_waits_on_slow_tasks() -> None:
-    # 8 tasks that can only finish together: they pass only when all 8 run at once
-    barrier = threading.Barrier(8, timeout=10)
-    finished: list[int] = []
-
-    def task(i: int) -> None:
-        barrier.wait()
-        finished.append(i)
-
-    run_all([partial(task, i) for i in range(8)], 8, start=2, patience=0.01)
-    assert sorted(finished) == list(range(8))
+def test_streamed_downloads_are_never_stored(upstream: UpstreamServer) -> None:
+    url = upstream.add(TARBALL, b"x" * 100_000)
+    http = client()
+    with http.stream(url) as response:
+        assert sum(len(c) for c in response.iter_content(8192)) == 100_000
+    assert http.cache.get(url) is None
+    with http.stream(url) as response:
+        response.close()
+    assert all("If-None-Match" not in r.headers for r in upstream.requests_for(TARBALL))

@@ -142,7 +142,7 @@ def test_one_upstream_down_is_an_error_for_its_component_only(
     seed_all(upstream, fake_github)
     upstream.fault(WINEHQ, "500", times=1000)
     config = load_config(write_config(tmp_path, upstream))
-    http = HttpClient(policy=RetryPolicy(base_delay=0.01, timeout=5), sleep=lambda s: None)
+    http = HttpClient(policy=RetryPolicy(base_delay=0.01, timeout=5), pause=lambda s: None)
     results = by_name(poll_components(config, make_deps(fake_github, http=http),
                                       RecordingReporter()))
     mono, xsp = results["mono"], results["xsp"]
@@ -179,7 +179,7 @@ def test_poll_json(tmp_path: Path, upstream: UpstreamServer, fake_github: FakeGi
          "error": None},
     ]
     assert "HTTP requests" in result.stderr and "quota spent" in result.stderr
-    assert (tmp_path / "cache" / "http-state.json").is_file()
+    assert (tmp_path / "cache" / "http-cache.msgpack").is_file()
 
 
 def test_poll_table(tmp_path: Path, upstream: UpstreamServer, fake_github: FakeGitHub) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Upstream, load_config
+from bot.config import Upstream, load_config, parse_config
+from bot.errors import ConfigError, UpstreamError
 from bot.http import HttpClient, RetryPolicy
-from bot.sources import Candidate, SourceDeps, escape_name, releases
+from bot.sources import SOURCES, Candidate, SourceDeps, escape_name, releases
 from bot.sources.filters import select
-from bot.sources.github_api import GitHubStats
+from bot.sources.github import GitHubApi, GitHubStats
+from bot.sources.html_index import links
 from tests.fakegithub import FakeGitHub
 from tests.harness.upstream import UpstreamServer
 
@@ -73,14 +75,14 @@ def seed_github(fake: FakeGitHub, repo: str, tags: list[str] | tuple[str, ...]) 
 
 def make_deps(fake: FakeGitHub | None = None, *, sleeps: list[float] | None = None,
               gitlab_token: str | None = None, http: HttpClient | None = None) -> SourceDeps:
+    """Sources' dependencies: a real HttpClient (its waits recorded in `sleeps`, not slept)
+    and, with `fake`, the fake GitHub's API with a token it accepts."""
     recorded = sleeps if sleeps is not None else []
-    client = fake.client(retry=None) if fake is not None else None
     return SourceDeps(
         http=http or HttpClient(policy=RetryPolicy(base_delay=0.01, timeout=5),
-                                sleep=recorded.append),
-        github=None if client is None else (lambda: client),
+                                pause=recorded.append),
+        github=None if fake is None else GitHubApi(fake.url, "test-token"),
         gitlab_token=gitlab_token,
-        sleep=recorded.append,
         github_stats=GitHubStats(),
     )
 
@@ -216,18 +218,40 @@ def test_github_5xx_is_retried(fake_github: FakeGitHub) -> None:
     fake_github.inject("GET", r"/repos/mono/xsp/tags", "502", times=2)
     deps = make_deps(fake_github)
     assert versions(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), deps)[0] == "4.7.1"
-    assert deps.github_stats is not None and deps.github_stats.retries == 2
+    assert deps.http.stats.retries == 2
 
 
-@pytest.mark.parametrize(("kind", "seconds"), [("secondary-rate-limit", 7.0), ("rate-limit", 20.0)])
-def test_github_rate_limits_are_waited_out(fake_github: FakeGitHub, kind: str,
-                                           seconds: float) -> None:
+def test_github_is_asked_as_its_rest_api_documents(fake_github: FakeGitHub) -> None:
     seed_github(fake_github, "mono/xsp", ["4.7.1"])
-    fake_github.inject("GET", r"/repos/mono/xsp/tags", kind, times=1, seconds=seconds)
+    versions(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), make_deps(fake_github))
+    [sent] = fake_github.requests_matching("GET", r"/repos/mono/xsp/tags$")
+    assert sent.token == "test-token"
+    assert sent.headers["accept"] == "application/vnd.github+json"
+    assert sent.headers["x-github-api-version"] == "2022-11-28"
+    assert sent.query["per_page"] == ["100"]
+
+
+def test_a_secondary_rate_limit_is_waited_out(fake_github: FakeGitHub) -> None:
+    seed_github(fake_github, "mono/xsp", ["4.7.1"])
+    fake_github.inject("GET", r"/repos/mono/xsp/tags", "secondary-rate-limit", times=1,
+                       seconds=7)
     sleeps: list[float] = []
     deps = make_deps(fake_github, sleeps=sleeps)
     assert versions(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), deps) == ["4.7.1"]
-    assert len(sleeps) == 1 and seconds - 2 <= sleeps[0] <= seconds + 1
+    assert sleeps == [7.0]  # Retry-After
+
+
+def test_a_spent_primary_rate_limit_is_an_error_naming_the_reset(
+        fake_github: FakeGitHub) -> None:
+    seed_github(fake_github, "mono/xsp", ["4.7.1"])
+    fake_github.inject("GET", r"/repos/mono/xsp/tags", "rate-limit", times=1, seconds=600)
+    sleeps: list[float] = []
+    with pytest.raises(UpstreamError) as info:
+        releases(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"),
+                 make_deps(fake_github, sleeps=sleeps))
+    assert "rate limit is spent" in info.value.message and "resets in" in info.value.message
+    assert "GITHUB_TOKEN" in info.value.message
+    assert sleeps == []  # not waited for: the reset is minutes away
 
 
 def test_github_lists_unchanged_cost_a_304_and_no_quota(fake_github: FakeGitHub) -> None:
@@ -246,25 +270,32 @@ def test_github_lists_unchanged_cost_a_304_and_no_quota(fake_github: FakeGitHub)
 
 
 def test_a_missing_github_repo_is_an_upstream_error(fake_github: FakeGitHub) -> None:
-    from bot.errors import UpstreamError
-
     fake_github.allow_unimplemented = True
     with pytest.raises(UpstreamError, match="HTTP 404"):
         releases(Upstream("github-tags", PLAIN_PATTERN, repo="mono/nope"), make_deps(fake_github))
 
 
-
 def test_a_github_page_that_is_not_json_is_an_upstream_error(upstream: UpstreamServer) -> None:
     # an SSO or proxy page answering 200 in place of the API: exit 3, not a traceback
-    from github import Github
-
-    from bot.errors import UpstreamError
-
     upstream.add("/repos/mono/xsp/tags", "<html>sign in</html>", content_type="text/html")
-    client = Github(base_url=upstream.url, retry=None)
-    deps = replace(make_deps(), github=lambda: client)
+    deps = replace(make_deps(), github=GitHubApi(upstream.url))
     with pytest.raises(UpstreamError, match="unexpected answer"):
         releases(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), deps)
+
+
+def test_the_github_token_goes_to_the_api_host_only(upstream: UpstreamServer) -> None:
+    # a `next` link naming another host is asked of the API's own host (its path and query)
+    other = upstream.url.replace("127.0.0.1", "localhost")
+    upstream.add("/repos/mono/xsp/tags", '[{"name": "4.7.1"}]', content_type="application/json",
+                 headers={"Link": f'<{other}/repos/mono/xsp/tags/page-2>; rel="next"'})
+    upstream.add("/repos/mono/xsp/tags/page-2", '[{"name": "4.7"}]',
+                 content_type="application/json")
+    deps = replace(make_deps(), github=GitHubApi(upstream.url, "gh-secret"))
+    assert versions(Upstream("github-tags", PLAIN_PATTERN, repo="mono/xsp"), deps) == [
+        "4.7.1", "4.7"]
+    assert [r.headers.get("Authorization") for r in upstream.requests] == [
+        "Bearer gh-secret"] * 2
+    assert "localhost" not in upstream.requests[1].headers.get("Host", "")
 
 # -- gitlab-tags ---------------------------------------------------------------------------
 
@@ -295,13 +326,10 @@ def test_gitlab_tags_follow_the_next_page_and_reuse_304s(upstream: UpstreamServe
 
 
 def test_a_gitlab_project_that_is_not_json_is_an_upstream_error(upstream: UpstreamServer) -> None:
-    from bot.errors import UpstreamError
-
     upstream.add(GITLAB_TAGS, "<html>sign in</html>", content_type="text/html")
     with pytest.raises(UpstreamError, match="unexpected answer"):
         releases(Upstream("gitlab-tags", TAG_PATTERN, url=upstream.url, repo="mono/mono"),
                  make_deps())
-
 
 
 def test_the_gitlab_token_never_leaves_the_gitlab_host(upstream: UpstreamServer) -> None:
@@ -323,6 +351,64 @@ def test_the_gitlab_token_never_leaves_the_gitlab_host(upstream: UpstreamServer)
     assert sent["/elsewhere/page-3"] == "glpat-secret"  # back on the GitLab host
     assert sent["/elsewhere/page-2"] is None
     assert sent["/elsewhere/page-4"] is None
+
+# -- the registry: the one list of upstream types and their keys -------------------------
+
+def _config_with(upstream: str) -> str:
+    return ('[stacks.s]\nbuild-image = "b"\nrun-image = "r"\n\n[components.mono]\n'
+            'version = "6.14.1"\nsource = "https://example.test/mono-{version}.tar.xz"\n'
+            f'sha256 = ""\n\n[[components.mono.upstream]]\n{upstream}\n')
+
+
+VALUES = {"url": '"https://example.test/"', "repo": '"mono/mono"',
+          "pattern": "'mono-(?P<version>[0-9.]+)'", "include": "'mono'", "exclude": "'rc'",
+          "ignore": '["6.0"]', "folders": '["preview"]', "prereleases": "true", "drafts": "true"}
+
+
+@pytest.mark.parametrize("kind", list(SOURCES))
+def test_the_loader_takes_each_sources_keys_and_no_other(kind: str) -> None:
+    source = SOURCES[kind]
+    lines = [f'type = "{kind}"', *(f"{k} = {VALUES[k]}" for k in sorted(source.keys))]
+    [upstream] = parse_config(_config_with("\n".join(lines)), "x.toml").component(
+        "mono").upstream
+    assert upstream.type == kind
+    for other in sorted(set(VALUES) - source.keys):
+        with pytest.raises(ConfigError, match="unknown key"):
+            parse_config(_config_with("\n".join([*lines, f"{other} = {VALUES[other]}"])),
+                         "x.toml")
+    for needed in sorted(source.required):
+        with pytest.raises(ConfigError, match=f"missing required key '{needed}'"):
+            parse_config(_config_with("\n".join(
+                line for line in lines if not line.startswith(f"{needed} ="))), "x.toml")
+
+
+def test_config_errors_of_sources_name_the_file_that_was_loaded() -> None:
+    deps = replace(make_deps(), config_path="ci/other-versions.toml")
+    for upstream in (Upstream("html-index", MONO_PATTERN), Upstream("github-tags", TAG_PATTERN),
+                     Upstream("gitlab-tags", TAG_PATTERN), Upstream("nope", TAG_PATTERN)):
+        with pytest.raises(ConfigError) as info:
+            releases(upstream, deps)
+        assert info.value.message.startswith("ci/other-versions.toml:"), info.value.message
+
+
+# -- html-index link scan --------------------------------------------------------------------
+
+def test_links_are_read_like_an_html_parser_reads_them() -> None:
+    html = """<HTML><body>
+    <!-- <a href="commented-out.tar.xz"> -->
+    <script>document.write('<a href="scripted.tar.xz">')</script>
+    <style>a[href="styled.tar.xz"] {}</style>
+    <A HREF="upper.tar.xz">x</A> <a href=bare.tar.xz>y</a>
+    <a class='q' title="a > b" href = 'single.tar.xz'>z</a>
+    <a data-href="not-this" href="a&amp;b.tar.xz">&amp;</a>
+    <a name="anchor">no href</a><a href="">empty</a><a href="  padded.tar.xz ">p</a>
+    <abbr href="not-a-link.tar.xz">abbr</abbr>
+    <a
+      href="next-line.tar.xz">n</a>
+    </body></HTML>"""
+    assert links(html) == ["upper.tar.xz", "bare.tar.xz", "single.tar.xz", "a&b.tar.xz",
+                           "padded.tar.xz", "next-line.tar.xz"]
+
 
 # -- filters -------------------------------------------------------------------------------
 

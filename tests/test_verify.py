@@ -2,7 +2,9 @@
 
 Every case corrupts the store out of band (as an operator or an attacker would), snapshots a
 listing (sizes and mtimes / ETags and LastModified), runs the real CLI, and checks the exit
-code, the one error line per bad entry, and that the listing did not change.
+code, the one error line per bad entry, and that the listing did not change. Each kind of
+store is published once per module; after each test, what it changed is put back as it was
+published (`restore`). The test side shares one boto3 client (each costs tenths of a second).
 """
 
 from __future__ import annotations
@@ -13,23 +15,27 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from bot.app import App
 from bot.build.manifest import BaseImage
+from bot.http import HttpClient, RetryPolicy
 from bot.report import RecordingReporter
-from bot.settings import Settings
+from bot.store import open_store
 from bot.store.layout import INDEX_KEY, Index, IndexEntry, render_index
 from bot.store.publish import collect_artifacts, publish
-from bot.verify.reader import PublicReader, make_session
+from bot.verify.reader import PublicReader
 from bot.verify.runner import verify_store
 from tests.builtartifacts import Built, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
 from tests.test_publish_s3 import make_public
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 MONO24 = "heroku-24/mono-6.14.1.tar.gz"
 MONO22 = "heroku-22/mono-6.14.1.tar.gz"
@@ -45,18 +51,27 @@ class Store(Protocol):
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def listing(self) -> dict[str, tuple[object, ...]]: ...
+    def restore(self) -> None: ...
 
 
 @dataclass
 class FileStore:
     root: Path
     env: dict[str, str] = field(default_factory=dict)
+    changed: dict[str, tuple[bytes, int] | None] = field(default_factory=dict)  # as published
 
     @property
     def url(self) -> str:
         return f"file://{self.root}"
 
+    def _keep(self, key: str) -> None:
+        path = self.root / key
+        if key not in self.changed:
+            self.changed[key] = (path.read_bytes(), path.stat().st_mode) if path.exists() \
+                else None
+
     def write(self, key: str, data: bytes) -> None:
+        self._keep(key)
         path = self.root / key
         path.unlink(missing_ok=True)  # published files are read-only
         path.write_bytes(data)
@@ -65,7 +80,17 @@ class FileStore:
         return (self.root / key).read_bytes()
 
     def delete(self, key: str) -> None:
+        self._keep(key)
         (self.root / key).unlink()
+
+    def restore(self) -> None:
+        for key, published in self.changed.items():
+            path = self.root / key
+            path.unlink(missing_ok=True)
+            if published is not None:
+                path.write_bytes(published[0])
+                path.chmod(published[1])
+        self.changed.clear()
 
     def listing(self) -> dict[str, tuple[object, ...]]:
         return {p.relative_to(self.root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns,
@@ -76,8 +101,10 @@ class FileStore:
 @dataclass
 class S3Bucket:
     s3: MotoS3
+    client: S3Client
     bucket: str
     prefix: str = "p"
+    changed: dict[str, bytes | None] = field(default_factory=dict)  # as published
 
     @property
     def url(self) -> str:
@@ -87,18 +114,36 @@ class S3Bucket:
     def env(self) -> dict[str, str]:
         return self.s3.env  # credentials present: verify must still read anonymously
 
+    def _keep(self, key: str) -> None:
+        if key not in self.changed:
+            try:
+                self.changed[key] = self.read(key)
+            except self.client.exceptions.NoSuchKey:
+                self.changed[key] = None
+
     def write(self, key: str, data: bytes) -> None:
-        self.s3.client().put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
+        self._keep(key)
+        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
 
     def read(self, key: str) -> bytes:
-        got = self.s3.client().get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+        got = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
         return got["Body"].read()
 
     def delete(self, key: str) -> None:
-        self.s3.client().delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+        self._keep(key)
+        self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+
+    def restore(self) -> None:
+        for key, published in self.changed.items():
+            if published is None:
+                self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+            else:
+                self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}",
+                                       Body=published)
+        self.changed.clear()
 
     def listing(self) -> dict[str, tuple[object, ...]]:
-        listed = self.s3.client().list_objects_v2(Bucket=self.bucket)
+        listed = self.client.list_objects_v2(Bucket=self.bucket)
         return {o["Key"]: (o["ETag"], o["LastModified"], o["Size"])
                 for o in listed.get("Contents", [])}
 
@@ -134,20 +179,48 @@ def _build(out: Path) -> dict[str, Built]:
                                  base_image=BaseImage(BASE_DIGEST))}
 
 
-@pytest.fixture(params=["file", "s3"])
-def published(request: pytest.FixtureRequest, tmp_path: Path) -> Published:
+@pytest.fixture(scope="module")
+def s3_client(s3: MotoS3) -> S3Client:
+    return s3.client()
+
+
+def s3_bucket(s3: MotoS3, client: S3Client, *, public: bool = True) -> S3Bucket:
+    """A new bucket (public-read, as buildpacks read it, unless not `public`)."""
+    bucket = f"ver-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    if public:
+        make_public(SimpleNamespace(client=lambda: client), bucket)  # type: ignore[arg-type]
+    return S3Bucket(s3, client, bucket)
+
+
+@pytest.fixture(scope="module", params=["file", "s3"])
+def pristine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Store, dict[str, Built]]:
+    """A store the publish code filled, once per module and kind of store."""
+    tmp = tmp_path_factory.mktemp(f"published-{request.param}")
     store: Store
+    client = None
     if request.param == "file":
-        store = FileStore(tmp_path / "store")
+        store = FileStore(tmp / "store")
     else:
-        s3: MotoS3 = request.getfixturevalue("s3")
-        bucket = make_public(s3, s3.make_bucket(f"ver-{uuid.uuid4().hex[:12]}"))
-        store = S3Bucket(s3, bucket)
-    built = _build(tmp_path / "out")
-    real = App(Settings.from_env(store.env), RecordingReporter()).store(store.url)
-    publish(real, collect_artifacts(tmp_path / "out"), force=False,
-            reporter=RecordingReporter())
-    return Published(store, built, tmp_path)
+        client = request.getfixturevalue("s3_client")
+        store = s3_bucket(request.getfixturevalue("s3"), client)
+    built = _build(tmp / "out")
+    real = open_store(store.url, s3_client=lambda: client,  # type: ignore[arg-type,return-value]
+                      endpoint_url=store.env.get("AWS_ENDPOINT_URL"))
+    publish(real, collect_artifacts(tmp / "out"), force=False, reporter=RecordingReporter())
+    return store, built
+
+
+@pytest.fixture
+def published(pristine: tuple[Store, dict[str, Built]], tmp_path: Path) -> Iterator[Published]:
+    """The published store; what the test changes in it is put back afterwards."""
+    store, built = pristine
+    before = store.listing()
+    yield Published(store, built, tmp_path)
+    store.restore()
+    assert {k: v[0] for k, v in store.listing().items()} == {
+        k: v[0] for k, v in before.items()}, "restore left the store changed"
 
 
 def _only_bad(rows: dict[str, dict[str, Any]], key: str, kind: str) -> dict[str, Any]:
@@ -358,9 +431,9 @@ def test_several_bad_entries_one_line_each(published: Published) -> None:
 
 # -- anonymous: a private bucket is unreadable, even with credentials in the environment ----
 
-def test_a_private_bucket_fails_anonymously(s3: MotoS3, tmp_path: Path) -> None:
-    bucket = s3.make_bucket(f"ver-{uuid.uuid4().hex[:12]}")  # not public
-    store = S3Bucket(s3, bucket)
+def test_a_private_bucket_fails_anonymously(s3: MotoS3, s3_client: S3Client,
+                                            tmp_path: Path) -> None:
+    store = s3_bucket(s3, s3_client, public=False)
     make_artifact(tmp_path / "out", "mono", "6.14.1", "heroku-24", size=1000)
     assert run_cli(["publish", str(tmp_path / "out"), "--store", store.url], env=s3.env,
                    cwd=tmp_path).code == 0
@@ -404,7 +477,8 @@ def http_store(upstream: UpstreamServer, tmp_path: Path) -> Iterator[tuple[HttpS
 
 
 def _reader() -> PublicReader:
-    return PublicReader(make_session(Settings(), pool_size=4))
+    """The shared client, as `verify` gets it, without waits between attempts."""
+    return PublicReader(HttpClient(policy=RetryPolicy(timeout=10), pause=lambda s: None))
 
 
 def test_server_errors_are_retried_by_the_adapter(http_store: tuple[HttpStore, Built],

@@ -16,6 +16,7 @@ import pytest
 from bot.app import App
 from bot.forge.github import GitHubForge
 from bot.forge.port import Issue
+from bot.http import HttpClient
 from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.layout import INDEX_KEY, IndexEntry
@@ -30,7 +31,7 @@ from bot.verify.issue import (
     report_of_error,
 )
 from bot.verify.issue_runner import reconcile_issue
-from bot.verify.reader import PublicReader, make_session
+from bot.verify.reader import PublicReader
 from bot.verify.runner import Verification, Verified, verify_store
 from tests.builtartifacts import Built, make_artifact
 from tests.clirunner import CliResult, run_cli
@@ -245,7 +246,7 @@ def test_two_runs_at_the_same_time_end_with_one_open_issue(world: World) -> None
 
 def _verification(world: World) -> Verification:
     store = App(Settings.from_env({}), RecordingReporter()).store(world.store.url)
-    return verify_store(store, PublicReader(make_session(Settings(), pool_size=2)))
+    return verify_store(store, PublicReader(HttpClient(pause=lambda s: None)))
 
 
 def test_an_unreadable_index_is_reported_and_closed_when_it_is_back(world: World) -> None:

@@ -27,7 +27,7 @@ def command(app: App, as_json: bool, components: tuple[str, ...]) -> None:
     deps = deps_from_app(app)
     with app.reporter.phase("poll upstreams"):
         results = poll_components(config, deps, app.reporter, components or None)
-    app.http.cache.save()  # the conditional-request state: next time, unchanged is a 304
+    app.http.cache.save()  # the conditional-request cache: next time, unchanged is a 304
     http, gh = app.http.stats, deps.github_stats
     github = "" if gh is None or not gh.requests else (
         f"; GitHub: {gh.requests} requests ({gh.not_modified} not modified), quota spent "

@@ -78,16 +78,13 @@ def command(app: App, store_url: str | None, as_json: bool, report_issue: bool) 
     """
     tracker = _tracker(app) if report_issue else None
     store = app.store(store_url)
-    reader = PublicReader.from_settings(app.settings, pool_size=WORKERS)
     try:
         with app.reporter.phase(f"verify {store.url}"):
-            verification = verify_store(store, reader, workers=WORKERS)
+            verification = verify_store(store, PublicReader(app.http), workers=WORKERS)
     except PublishError as exc:  # no readable index: buildpacks get nothing, say so
         if tracker is not None:
             _report_issue(app, tracker, report_of_error(store.url, exc.message))
         raise
-    finally:
-        reader.close()
     table = verify_table(verification)
     if as_json:  # stdout is the JSON alone; the table still reaches the step summary
         click.echo(json.dumps([r.to_json() for r in verification.results], indent=2))

@@ -35,26 +35,6 @@ else:
     except ModuleNotFoundError:  # pragma: no cover - tomli is a dependency
         import tomllib as toml
 
-UPSTREAM_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        # type -> fields allowed besides `type`; `required` below names the mandatory ones
-        "html-index": frozenset({"url", "pattern", "include", "exclude", "ignore", "folders"}),
-        "github-tags": frozenset({"repo", "pattern", "include", "exclude", "ignore"}),
-        "github-releases": frozenset(
-            {"repo", "pattern", "include", "exclude", "ignore", "prereleases", "drafts"}
-        ),
-        "gitlab-tags": frozenset({"url", "repo", "pattern", "include", "exclude", "ignore"}),
-    }
-)
-UPSTREAM_REQUIRED: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "html-index": frozenset({"url", "pattern"}),
-        "github-tags": frozenset({"repo"}),
-        "github-releases": frozenset({"repo"}),
-        "gitlab-tags": frozenset({"repo"}),
-    }
-)
-_UPSTREAM_KEYS = {t: keys | {"type"} for t, keys in UPSTREAM_TYPES.items()}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
@@ -296,10 +276,13 @@ class _Loader:
 
     def upstream(self, raw: object, key: tuple[str | int, ...]) -> Upstream:
         data = self.table(raw, key)
+        from bot.sources import SOURCES  # the one list of upstream types and their keys
+
         utype = self.string(self.required(data, "type", key), (*key, "type"), '"html-index"')
-        self.one_of(utype, UPSTREAM_TYPES, (*key, "type"), f"unknown upstream type {utype!r}")
-        self.check_keys(data, _UPSTREAM_KEYS[utype], key)
-        for req in sorted(UPSTREAM_REQUIRED[utype]):
+        self.one_of(utype, SOURCES, (*key, "type"), f"unknown upstream type {utype!r}")
+        source = SOURCES[utype]
+        self.check_keys(data, source.keys | {"type"}, key)
+        for req in sorted(source.required):
             self.required(data, req, key)
         url = data.get("url")
         repo = data.get("repo")

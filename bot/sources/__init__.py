@@ -1,7 +1,9 @@
 """Upstream sources as plug-ins: a registry keyed by the `type` written in versions.toml.
 
-Each module lists raw candidates for one upstream type (`Source.candidates`); `filters`
-turns them into releases. `releases(upstream, deps)` is the one entry point.
+Each source lists raw candidates for one upstream type (`Source.candidates`) and declares the
+keys of its upstream table (`Source.keys`, `Source.required`: the config loader validates
+with them); `filters` turns candidates into releases. `releases(upstream, deps)` is the one
+entry point.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from bot.config import Upstream
 from bot.errors import ConfigError
 from bot.sources.base import Candidate, Release, Source, SourceDeps
 from bot.sources.filters import Selection, escape_name, select
-from bot.sources.github_releases import GitHubReleasesSource
-from bot.sources.github_tags import GitHubTagsSource
+from bot.sources.github import GitHubReleasesSource, GitHubTagsSource
 from bot.sources.gitlab_tags import GitLabTagsSource
 from bot.sources.html_index import HtmlIndexSource
 
@@ -25,17 +26,17 @@ SOURCES: MappingProxyType[str, Source] = MappingProxyType({
 })
 
 
-def source_for(upstream: Upstream) -> Source:
+def source_for(upstream: Upstream, deps: SourceDeps) -> Source:
     try:
         return SOURCES[upstream.type]
     except KeyError:
-        raise ConfigError("versions.toml", f"unknown upstream type {upstream.type!r}",
+        raise ConfigError(deps.config_path, f"unknown upstream type {upstream.type!r}",
                           fix=f"use one of: {', '.join(SOURCES)}") from None
 
 
 def releases(upstream: Upstream, deps: SourceDeps) -> Selection:
     """The upstream's valid releases, newest first (raises UpstreamError when it is down)."""
-    return select(upstream, source_for(upstream).candidates(upstream, deps))
+    return select(upstream, source_for(upstream, deps).candidates(upstream, deps))
 
 
 def describe(upstream: Upstream) -> str:

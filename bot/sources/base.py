@@ -3,40 +3,25 @@
 A source lists *candidates* (raw tag or file names, untrusted) for one `Upstream`;
 `bot.sources.filters` turns them into `Release`s with the upstream's pattern, include/exclude
 and ignore list. A raw name never leaves this package except repr-escaped in a warning.
+Each source declares the keys its `[[components.X.upstream]]` table may and must have:
+the config loader validates with them (`bot.sources.SOURCES` is the one list of types).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Upstream
-from bot.http import HttpClient
 from bot.versions import Version
 
 if TYPE_CHECKING:
-    from github import Github
+    from bot.http import HttpClient
+    from bot.sources.github import GitHubApi, GitHubStats
 
-    from bot.sources.github_api import GitHubStats
-
-T = TypeVar("T")
-
-
-def once(factory: Callable[[], T]) -> Callable[[], T]:
-    """`factory`, called at most once even from several threads (a lazily built client)."""
-    lock = threading.Lock()
-    made: list[T] = []
-
-    def get() -> T:
-        with lock:
-            if not made:
-                made.append(factory())
-            return made[0]
-
-    return get
+# the keys every upstream type takes (bot.sources.filters reads them)
+FILTER_KEYS = frozenset({"pattern", "include", "exclude", "ignore"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +49,26 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class SourceDeps:
-    """What sources may use: the upstream HTTP port and a lazy PyGithub client.
-
-    `github` is a factory so that configs without GitHub upstreams never build a client
-    (nor need a token). `sleep` is injected so tests wait out rate limits instantly.
-    """
+    """What sources may use: the HTTP client, where GitHub's API is (and its token), the
+    GitLab token, and the path of the config being polled (named in config errors)."""
 
     http: HttpClient
-    github: Callable[[], Github] | None = None
+    github: GitHubApi | None = None  # None: api.github.com, anonymously
     gitlab_token: str | None = None
-    sleep: Callable[[float], None] = time.sleep
-    github_stats: GitHubStats | None = field(default=None)
+    github_stats: GitHubStats | None = None
+    config_path: str = "versions.toml"
 
 
 class Source(Protocol):
     """One upstream type (`type = "..."` in versions.toml)."""
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The keys its upstream table may have besides `type`."""
+
+    @property
+    def required(self) -> frozenset[str]:
+        """The keys it must have."""
 
     def candidates(self, upstream: Upstream, deps: SourceDeps) -> Sequence[Candidate]:
         """Everything the upstream lists; raises UpstreamError (one line) when it cannot."""

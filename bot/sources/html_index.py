@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from bot.config import Upstream
 from bot.errors import ConfigError
-from bot.sources.base import Candidate, SourceDeps
+from bot.sources.base import FILTER_KEYS, Candidate, SourceDeps
 
 # What an HTML parser would skip: comments, and the raw text of scripts and styles.
 _SKIPPED = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -86,9 +86,12 @@ def files_on(deps: SourceDeps, index_url: str, page: str) -> list[tuple[str, str
 
 
 class HtmlIndexSource:
+    keys = FILTER_KEYS | {"url", "folders"}
+    required = frozenset({"url", "pattern"})
+
     def candidates(self, upstream: Upstream, deps: SourceDeps) -> Sequence[Candidate]:
         if upstream.url is None:
-            raise ConfigError("versions.toml", "html-index upstream without url",
+            raise ConfigError(deps.config_path, "html-index upstream without url",
                               fix="add url = \"https://...\"")
         index_url = upstream.url
         folders = {f.strip("/") for f in upstream.folders}

@@ -1,7 +1,7 @@
 """`release-bot verify`: prove that what a store's index.json lists is what a buildpack gets.
 
-Layout: `reader` (public URLs read anonymously and streamed: http(s) through one plain
-`requests` session with urllib3 retries, file:// from disk), `checks` (pure: what each
+Layout: `reader` (public URLs read anonymously and streamed: http(s) through the shared
+`bot.http.HttpClient`, file:// from disk), `checks` (pure: what each
 download, sidecar and manifest says against the index entry), `runner` (read the index,
 check every entry on a bounded pool, collect the results); for reporting, `table` (the result
 table) and, for `--report-issue`, `issue` (pure: the issue's text and the plan) and

@@ -1,9 +1,8 @@
 """Public URLs read as a buildpack reads them: anonymously, streamed, never whole in memory.
 
-* http(s): one plain `requests.Session` (`trust_env = False`: no `.netrc` credentials and no
-  proxy variables re-read; the proxies and CA bundle come from `Settings`, as for
-  `bot.http.HttpClient`), retries on connection errors, 429 and 5xx by urllib3's `Retry` on
-  the adapter (no retry loop of our own), `Accept-Encoding: identity` and the raw body hashed
+* http(s): through the shared `bot.http.HttpClient` (its download session: never cached; no
+  credentials, as it sends none and reads no `.netrc`), so retries on connection errors, 429
+  and 5xx are urllib3's `Retry`; `Accept-Encoding: identity` and the raw body hashed
   undecoded, so the digest is the one of the bytes as served.
 * file://: the file, read in chunks.
 
@@ -22,15 +21,11 @@ from urllib.request import url2pathname
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from bot.http import RETRY_STATUSES, USER_AGENT, Proxies
-from bot.settings import Settings
+from bot.http import HttpClient
 
 CHUNK = 1 << 20
-TIMEOUT = (10.0, 60.0)  # connect, read (seconds between bytes)
-ATTEMPTS = 4
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,35 +45,11 @@ class Fetched:
         return not self.error and not self.over_limit and self.status in (None, 200)
 
 
-def make_session(settings: Settings, pool_size: int) -> requests.Session:
-    """A plain, anonymous session with retries on the adapter and `pool_size` connections."""
-    session = requests.Session()
-    session.trust_env = False  # no .netrc, no environment: what Settings read is all
-    session.verify = settings.ca_bundle or True
-    session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
-    retry = Retry(total=ATTEMPTS - 1, backoff_factor=0.25, status_forcelist=RETRY_STATUSES,
-                  allowed_methods=frozenset({"GET"}), raise_on_status=False,
-                  respect_retry_after_header=False)  # a hostile Retry-After cannot stall us
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
 class PublicReader:
     """GETs public URLs; `digest` streams a large body, `read` keeps a small one."""
 
-    def __init__(self, session: requests.Session, proxies: Proxies | None = None) -> None:
-        self.session = session
-        self.proxies = proxies or Proxies()
-
-    @classmethod
-    def from_settings(cls, settings: Settings, pool_size: int) -> PublicReader:
-        proxies = Proxies(settings.http_proxy, settings.https_proxy, settings.no_proxy)
-        return cls(make_session(settings, pool_size), proxies)
-
-    def close(self) -> None:
-        self.session.close()
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
 
     def digest(self, url: str, limit: int) -> Fetched:
         """Size and sha256 of the body at `url`, reading at most `limit` + 1 bytes."""
@@ -117,9 +88,7 @@ class PublicReader:
             return
         if parts.scheme not in ("http", "https"):
             raise requests.exceptions.InvalidSchema(f"unsupported URL scheme {parts.scheme!r}")
-        proxy = self.proxies.for_url(url)
-        with self.session.get(url, stream=True, timeout=TIMEOUT, allow_redirects=True,
-                              proxies={parts.scheme: proxy} if proxy else {}) as response:
+        with self.http.send("GET", url, headers=IDENTITY, stream=True) as response:
             # the raw stream, undecoded: the bytes as served are what is hashed
             yield response.status_code, response.raw.stream(CHUNK, decode_content=False)
 
