@@ -7,10 +7,11 @@ the key path and the fix. The file is only read, never written.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config.model import (
     BOOTSTRAPS,
@@ -25,15 +26,8 @@ from bot.config.model import (
     did_you_mean,
 )
 from bot.errors import ConfigError
+from bot.files import is_sha256
 from bot.versions import InvalidVersion, Version
-
-if TYPE_CHECKING:
-    import tomllib as toml
-else:
-    try:  # tomllib's origin, compiled (mypyc): same results and messages, 5x faster
-        import tomli as toml
-    except ModuleNotFoundError:  # pragma: no cover - tomli is a dependency
-        import tomllib as toml
 
 UPSTREAM_TYPES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -55,7 +49,6 @@ UPSTREAM_REQUIRED: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 _UPSTREAM_KEYS = {t: keys | {"type"} for t, keys in UPSTREAM_TYPES.items()}
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -250,7 +243,7 @@ class _Loader:
         text = self.string(value, key, '"<64 hex digits>"')
         if text == "":
             return None
-        if not _SHA256.fullmatch(text):
+        if not is_sha256(text):
             raise self.fail(key, "sha256 is not 64 lowercase hex digits",
                             "run `release-bot pin COMPONENT` to record the right one")
         return text
@@ -462,8 +455,8 @@ class _Loader:
 def parse_config(text: str, path: str = "versions.toml") -> Config:
     """Parse and validate the text of a versions.toml."""
     try:
-        data = toml.loads(text)
-    except toml.TOMLDecodeError as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m.group(1)) if m else None
