@@ -13,10 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.build.prune import PRUNE_HOOKS
 from bot.config.model import (
     BOOTSTRAPS,
     DEFAULT_PATTERN,
-    PRUNE_HOOKS,
     Component,
     Config,
     ExtraSource,
