@@ -78,10 +78,13 @@ class App:
         if not self.settings.github_token:
             raise UsageError("GITHUB_TOKEN is not set; export a token that can write to the "
                              "repository (or use --dry-run)")
-        # No PyGithub retries or client-side throttle: bot.forge.github retries 5xx (bounded)
-        # and waits out secondary rate limits (Retry-After) itself; `pr` writes a handful.
+        from bot.forge.github import github_retry
+
+        # PyGithub's own retry (5xx, network, rate limits); no client-side throttle: `pr`
+        # writes a handful.
         return Github(base_url=self.settings.github_api_url,
-                      auth=Auth.Token(self.settings.github_token), retry=None, timeout=30,
+                      auth=Auth.Token(self.settings.github_token),
+                      retry=github_retry(self.reporter.warning), timeout=30,
                       seconds_between_requests=None, seconds_between_writes=None)
 
     @cached_property

@@ -21,8 +21,7 @@ from bot.build.plan import BuildPlan, plan_build
 from bot.build.prune import PRUNE_HOOKS, prune_script
 from bot.build.tarball import member_digests, pack, source_date_epoch
 from bot.config import parse_config
-from bot.config.model import PRUNE_HOOKS as CONFIG_PRUNE_HOOKS
-from bot.errors import BuildError
+from bot.errors import BuildError, ConfigError
 from bot.versions import Version
 
 SHA_A = "a" * 64
@@ -183,8 +182,14 @@ def test_describe_lists_every_step(config) -> None:  # type: ignore[no-untyped-d
 
 
 # -- prune hooks ------------------------------------------------------------------------
-def test_prune_registry_matches_the_config_choices() -> None:
-    assert set(PRUNE_HOOKS) == set(CONFIG_PRUNE_HOOKS)
+def test_versions_toml_accepts_exactly_the_prune_hooks_the_builder_runs() -> None:
+    # one registry: every hook the builder has is valid in versions.toml, nothing else is
+    for hook in PRUNE_HOOKS:
+        parse_config(CONFIG.replace('prune = "mono"', f'prune = "{hook}"'))
+        assert prune_script(hook)
+    with pytest.raises(ConfigError, match="unknown prune hook 'everything'") as caught:
+        parse_config(CONFIG.replace('prune = "mono"', 'prune = "everything"'))
+    assert all(hook in caught.value.message for hook in PRUNE_HOOKS)
     with pytest.raises(BuildError, match="unknown prune hook"):
         prune_script("everything")
 

@@ -326,6 +326,7 @@ def test_stack_images_run_bookworm(
 
 
 @pytest.mark.docker
+@pytest.mark.network
 def test_bridge_container_reaches_debian_mirror(
     docker_client: docker.DockerClient, stack_images: tuple[str, str]
 ) -> None:

@@ -253,7 +253,7 @@ def proposal(version: str, world: World) -> Proposal:
 
 
 def forge_for(world: World, cls: type[GitHubForge] = GitHubForge) -> GitHubForge:
-    return cls(world.fake.client(), REPO, RecordingReporter())
+    return cls(world.fake.client(), REPO)
 
 
 def test_two_runs_at_the_same_time_end_with_one_pr(world: World) -> None:

@@ -72,7 +72,7 @@ class World:
         self.store.write(key, self.built[key].data)
 
     def forge(self) -> GitHubForge:
-        return GitHubForge(self.fake.client(), f"{OWNER}/{NAME}", RecordingReporter())
+        return GitHubForge(self.fake.client(), f"{OWNER}/{NAME}")
 
 
 @pytest.fixture

@@ -63,8 +63,11 @@ from bot.errors import BuildError
 SCHEMA = 1
 
 
-def artifact_stem(component: str, version: str, stack: str) -> str:
-    return f"{component}-{version}-{stack}"
+def artifact_stem(component: str, version: str, stack: str, *, key: bool = False) -> str:
+    """The one naming of an artifact's files, without the suffix (.tar.gz, .json, .sha256):
+    `mono-6.14.1-heroku-24` in a build output directory, `heroku-24/mono-6.14.1` as a store
+    key (`key=True`; bot.store.layout checks each part first)."""
+    return f"{stack}/{component}-{version}" if key else f"{component}-{version}-{stack}"
 
 
 def artifact_name(component: str, version: str, stack: str) -> str:
@@ -73,10 +76,6 @@ def artifact_name(component: str, version: str, stack: str) -> str:
 
 def manifest_name(component: str, version: str, stack: str) -> str:
     return artifact_stem(component, version, stack) + ".json"
-
-
-def log_name(component: str, version: str, stack: str) -> str:
-    return artifact_stem(component, version, stack) + ".log"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import cast
 
 from bot.errors import BuildError
+from bot.files import sha256_file
 
 # 2000-01-01: hash-derived epochs land between this and ~2033 (never before any real release)
 _FALLBACK_BASE = 946684800
@@ -66,14 +67,6 @@ def _mode(member: tarfile.TarInfo) -> int:
     return 0o644
 
 
-def _digest(fh: IO[bytes] | None) -> str:
-    digest = hashlib.sha256()
-    if fh is not None:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def member_digests(artifact: Path) -> dict[str, str]:
     """{path: "sha256:<hex>" | "link:<target>" | "dir"} for an artifact made by `pack`."""
     out: dict[str, str] = {}
@@ -84,7 +77,7 @@ def member_digests(artifact: Path) -> dict[str, str]:
             elif m.issym():
                 out[m.name] = "link:" + m.linkname
             elif m.isfile():
-                out[m.name] = "sha256:" + _digest(tar.extractfile(m))
+                out[m.name] = _identity(tar, m)
     return out
 
 
@@ -150,9 +143,14 @@ def _open_archive(path: Path) -> tarfile.TarFile:
 
 
 def _identity(src: tarfile.TarFile, m: tarfile.TarInfo) -> str:
+    """`link:<target>` for a symlink, else `sha256:<hex>` of the member's bytes."""
     if m.issym():
         return "link:" + m.linkname
-    return "sha256:" + _digest(src.extractfile(m))
+    fh = src.extractfile(m)
+    if fh is None:
+        return "sha256:" + hashlib.sha256().hexdigest()
+    with fh:  # an io.BufferedReader (tarfile.ExFileObject), typed as IO[bytes]
+        return "sha256:" + hashlib.file_digest(cast("io.BufferedReader", fh), "sha256").hexdigest()
 
 
 def _add(out: tarfile.TarFile, src: tarfile.TarFile, rel: str, m: tarfile.TarInfo,
@@ -181,6 +179,4 @@ def _add(out: tarfile.TarFile, src: tarfile.TarFile, rel: str, m: tarfile.TarInf
         out.addfile(info, io.BytesIO(data))
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as fh:
-        return _digest(fh)
+sha256_of = sha256_file  # the name bot.build.runner imports; bot.files has the one hash

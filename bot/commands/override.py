@@ -5,13 +5,10 @@ verified source.
 
 from __future__ import annotations
 
-import re
-
 from bot.config import Component
 from bot.errors import UsageError
+from bot.files import is_sha256
 from bot.versions import Version
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def override_pin(comp: Component, version: Version | None, sha256: str | None) -> str | None:
@@ -19,7 +16,7 @@ def override_pin(comp: Component, version: Version | None, sha256: str | None) -
     versions.toml's). UsageError for an unpinned override, or a sha256 without a version."""
     if sha256 is not None:
         sha256 = sha256.strip().lower()
-        if not _HEX64.fullmatch(sha256):
+        if not is_sha256(sha256):
             raise UsageError(f"--sha256 {sha256[:80]!r} is not a sha256; pass the 64 hex "
                              "digits of the source tarball's checksum")
     if version is None:

@@ -74,7 +74,7 @@ def command(app: App, dry_run: bool, components: tuple[str, ...]) -> None:
                 failed.append(f"{result.component}: {exc.message}")
 
     github = app.github_reader if dry_run else app.github
-    forge: Forge = GitHubForge(github, repository, app.reporter)
+    forge: Forge = GitHubForge(github, repository)
     if dry_run:
         forge = DryRunForge(forge, click.echo)
     path = _repo_path(app.settings.config_path)

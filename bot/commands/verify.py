@@ -33,7 +33,7 @@ def _tracker(app: App) -> IssueTracker:
     if not app.settings.github_token:
         raise UsageError(f"GITHUB_TOKEN is not set; --report-issue needs a token with issues: "
                          f"write on {repository}")
-    return GitHubForge(app.github, repository, app.reporter)
+    return GitHubForge(app.github, repository)
 
 
 def _report_issue(app: App, tracker: IssueTracker, report: Report) -> None:

@@ -1,4 +1,5 @@
-"""versions.toml: typed model (`model`), strict loader (`load`), round-trip edits (`edit`)."""
+"""versions.toml: typed model (`model`), strict loader (`load`, on the field checks of
+`fields`), round-trip edits (`edit`)."""
 
 from bot.config.load import load_config, parse_config
 from bot.config.model import (

@@ -15,7 +15,8 @@ import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import String, StringType, Table
 
-from bot.config.load import Locator, parse_config
+from bot.config.fields import Locator
+from bot.config.load import parse_config
 from bot.errors import ConfigError
 from bot.files import atomic_write
 from bot.versions import Version

@@ -14,7 +14,6 @@ from bot.versions import Version
 
 DEFAULT_PATTERN = r"v?(?P<version>[0-9]+(?:\.[0-9]+)*)"
 BOOTSTRAPS = ("auto", "configure", "autogen", "autoreconf")
-PRUNE_HOOKS = ("none", "default", "mono", "xsp")
 
 T = TypeVar("T")
 

@@ -1,11 +1,13 @@
 """The forge ports (pull requests and issues through a hosting API) and their adapters.
 
-`port.Forge` (pull requests) and `port.IssueTracker` (issues) are the contracts;
-`github.GitHubForge` implements both through PyGithub; `dryrun.DryRunForge` reads through a
-real forge and only prints what it would write.
+`port.Forge` (pull requests), `port.IssueTracker` (issues) and `port.Announcer` (releases)
+are the contracts; `github.GitHubForge` implements all three through PyGithub, the one GitHub
+adapter; `dryrun.DryRunForge` reads through a real forge and only prints what it would write.
 """
 
 from bot.forge.port import (
+    Announced,
+    Announcer,
     Branch,
     FileAtRef,
     Forge,
@@ -17,5 +19,5 @@ from bot.forge.port import (
     StaleBase,
 )
 
-__all__ = ["Branch", "FileAtRef", "Forge", "Issue", "IssueTracker", "PullExists", "PullRequest",
-           "RefExists", "StaleBase"]
+__all__ = ["Announced", "Announcer", "Branch", "FileAtRef", "Forge", "Issue", "IssueTracker",
+           "PullExists", "PullRequest", "RefExists", "StaleBase"]

@@ -1,27 +1,32 @@
 """The GitHub adapter of the forge ports, through PyGithub (the client comes from `App.github`).
 
-It implements `Forge` (pull requests) and `IssueTracker` (issues, through the REST issues
-endpoints: the open ones with a label via `GET /repos/{owner}/{repo}/issues?labels=`).
+It implements `Forge` (pull requests), `IssueTracker` (issues, through the REST issues
+endpoints: the open ones with a label via `GET /repos/{owner}/{repo}/issues?labels=`) and
+`Announcer` (the GitHub Release of a set of versions).
 
-Every call goes through `_call`, which retries what is worth retrying, a bounded number of
-times: 5xx and network errors with exponential backoff and jitter; a secondary rate limit
-(403/429 with `Retry-After`) and an exhausted primary limit that resets soon are waited out.
-Anything else becomes a one-line `GitHubError` (exit 7) that names the fix; the statuses
-the runner reacts to become `StaleBase`, `RefExists` or `PullExists`.
+Retrying is PyGithub's own `GithubRetry` (`github_retry`, set on the client by the
+composition root): 5xx and network errors with backoff, a secondary rate limit waited out
+(its `Retry-After`, else a minute), a primary one only when it resets within `MAX_WAIT`.
+Every call here is made once through `_call`, which turns what is left into a one-line
+`GitHubError` (exit 7) that names the fix; the statuses the runner reacts to become
+`StaleBase`, `RefExists` or `PullExists`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from github import GithubException
+from github import GithubException, GithubRetry
 
 from bot.errors import GitHubError
+from bot.files import sha256_file
 from bot.forge.port import (
+    Announced,
     Branch,
     CloseReason,
     FileAtRef,
@@ -31,23 +36,60 @@ from bot.forge.port import (
     RefExists,
     StaleBase,
 )
-from bot.http import RetryPolicy, retry_after_seconds
-from bot.report import Reporter
 
 if TYPE_CHECKING:
     from github import Github
+    from github.GitRelease import GitRelease
     from github.Issue import Issue as GhIssue
     from github.PullRequest import PullRequest as GhPull
     from github.Repository import Repository
+    from urllib3.response import BaseHTTPResponse
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRIES = 3  # after the first attempt
+BACKOFF = 0.5  # seconds: urllib3 waits 0, 1, 2... (BACKOFF * 2 ** (n - 1))
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when no Retry-After is given
+MAX_WAIT = 300.0  # longer rate-limit waits fail now, naming the reason
 LABEL_COLOR = "0e8a16"
 LABEL_DESCRIPTION = "Opened by release-bot"
 # What the token needs, named in the fix of a 403.
 PULL_PERMISSIONS = "contents: write and pull-requests: write"
 ISSUE_PERMISSIONS = "issues: write"
+RELEASE_PERMISSIONS = "contents: write"
+
+
+class _ReportingRetry(GithubRetry):
+    """PyGithub's retry, saying each wait through `on_wait` before it sleeps."""
+
+    def __init__(self, *, on_wait: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+        self.on_wait = on_wait
+        super().__init__(**kwargs)
+
+    def new(self, **kwargs: Any) -> Self:
+        retry = super().new(**kwargs)
+        retry.on_wait = self.on_wait
+        return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if self.on_wait is not None and self.history:
+            last = self.history[-1]
+            after = self.get_retry_after(response) if response is not None else None
+            wait = after or self.get_backoff_time()
+            why = last.status or type(last.error).__name__
+            self.on_wait(f"GitHub {last.method} {urlsplit(last.url or '').path}: {why}; "
+                         f"retrying in {wait:.1f}s")
+        super().sleep(response)
+
+
+def github_retry(on_wait: Callable[[str], None] | None = None) -> GithubRetry:
+    """The retry policy of every PyGithub client of the bot; `on_wait` hears each wait.
+
+    After the last attempt the answer is handed back (`raise_on_status=False`), so the
+    error names GitHub's status and message."""
+    return _ReportingRetry(on_wait=on_wait, total=RETRIES, backoff_factor=BACKOFF,
+                           secondary_rate_wait=SECONDARY_LIMIT_WAIT,
+                           max_rate_limit_wait=MAX_WAIT, raise_on_status=False)
 
 
 class GitHubApiError(GitHubError):
@@ -92,79 +134,30 @@ def _fix(status: int, detail: str = "", needs: str = PULL_PERMISSIONS) -> str:
     return "rerun with --debug for details"
 
 
-def _is_rate_limited(exc: GithubException) -> bool:
-    if exc.status not in (403, 429):
-        return False
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    if "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
-        return True
-    return "rate limit" in _detail(exc).lower()
-
-
 class GitHubForge:
-    def __init__(
-        self,
-        github: Github,
-        repository: str,
-        reporter: Reporter,
-        *,
-        policy: RetryPolicy | None = None,
-        max_wait: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, github: Github, repository: str) -> None:
         self.github = github
         self.repository = repository
-        self.reporter = reporter
-        self.policy = policy or RetryPolicy()
-        self.max_wait = max_wait
-        self.sleep = sleep
         self._repo: Repository | None = None
         self._pulls: dict[int, GhPull] = {}
         self._issues: dict[int, GhIssue] = {}
 
     # ------------------------------------------------------------------ plumbing
     def _call(self, what: str, fn: Callable[[], T], *, needs: str = PULL_PERMISSIONS) -> T:
-        """`fn()` with bounded retries of transient failures; final errors as GitHubApiError.
-
-        `needs` names the token's permissions in the fix of a 403.
-        """
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except GithubException as exc:
-                wait = self._transient_wait(exc, attempt)
-                if wait is None:
-                    raise GitHubApiError(
-                        f"GitHub {what} failed: {exc.status} {_detail(exc)} "
-                        f"({_fix(exc.status, _detail(exc), needs)})",
-                        exc.status, _detail(exc)) from None
-                reason = f"{exc.status} {_detail(exc)}"
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt + 1 >= self.policy.attempts:
-                    raise GitHubError(
-                        f"cannot reach GitHub at {self.github.requester.base_url} for {what} "
-                        f"({type(exc).__name__}); check GITHUB_API_URL and the network") from None
-                wait = self.policy.delay(attempt, None)
-                reason = type(exc).__name__
-            attempt += 1
-            self.reporter.warning(f"GitHub {what}: {reason}; retrying in {wait:.1f}s")
-            self.sleep(wait)
-
-    def _transient_wait(self, exc: GithubException, attempt: int) -> float | None:
-        if attempt + 1 >= self.policy.attempts:
-            return None
-        if exc.status in RETRY_STATUSES:
-            return self.policy.delay(attempt, None)
-        if _is_rate_limited(exc):
-            headers: Mapping[str, str] = {k.lower(): v for k, v in (exc.headers or {}).items()}
-            wait = retry_after_seconds(headers)
-            if wait is None:
-                wait = SECONDARY_LIMIT_WAIT
-            if wait > self.max_wait:
-                return None  # an hour-long primary reset: fail now, with the reason
-            return wait + 0.5 if "retry-after" not in headers else wait
-        return None
+        """`fn()` once (PyGithub retries); its errors as one line. `needs` names the
+        token's permissions in the fix of a 403."""
+        try:
+            return fn()
+        except GithubException as exc:
+            detail = _detail(exc)
+            raise GitHubApiError(f"GitHub {what} failed: {exc.status} {detail} "
+                                 f"({_fix(exc.status, detail, needs)})",
+                                 exc.status, detail) from None
+        except requests.RequestException as exc:
+            raise GitHubError(f"GitHub could not be reached at "
+                              f"{self.github.requester.base_url} for {what} "
+                              f"({type(exc).__name__}); check GITHUB_API_URL and the network, "
+                              "then rerun") from None
 
     @property
     def repo(self) -> Repository:
@@ -360,3 +353,43 @@ class GitHubForge:
         self._call(f"closing of issue #{number}",
                    lambda: issue.edit(state="closed", state_reason=reason),
                    needs=ISSUE_PERMISSIONS)
+
+    # ------------------------------------------------------------------ releases
+    def _release(self, tag: str) -> GitRelease | None:
+        try:
+            return self._call(f"read of the release {tag}", lambda: self.repo.get_release(tag),
+                              needs=RELEASE_PERMISSIONS)
+        except GitHubApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced:
+        """Create the release `tag`, or update the one there (same release, new body); an
+        asset whose sha256 GitHub reports unchanged is kept, any other replaced."""
+        found = self._release(tag)
+        if found is None:
+            release = self._call(f"creation of the release {tag}",
+                                 lambda: self.repo.create_git_release(
+                                     tag, title, body, target_commitish=self.repo.default_branch),
+                                 needs=RELEASE_PERMISSIONS)
+        elif found.name != title or found.body != body:
+            release = self._call(f"update of the release {tag}",
+                                 lambda: found.update_release(name=title, message=body),
+                                 needs=RELEASE_PERMISSIONS)
+        else:
+            release = found
+        existing = {a.name: a for a in self._call(f"listing of the assets of {tag}",
+                                                  lambda: list(release.get_assets()))}
+        for path in assets:
+            old = existing.get(path.name)
+            if old is not None:
+                if old.digest == "sha256:" + sha256_file(path):
+                    continue
+                self._call(f"removal of the asset {path.name}", old.delete_asset,
+                           needs=RELEASE_PERMISSIONS)
+            self._call(f"upload of the asset {path.name}",
+                       partial(release.upload_asset, str(path), name=path.name,
+                               content_type="application/json"),
+                       needs=RELEASE_PERMISSIONS)
+        return Announced(release.html_url, found is None)

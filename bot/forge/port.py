@@ -2,7 +2,7 @@
 
 `Forge` is what the PR bot needs (branches, a file, pull requests); `IssueTracker` is what
 `release-bot verify --report-issue` needs (the open issues with a label, create, edit,
-comment, close).
+comment, close); `Announcer` is what `release` and `run` need (create or update a release).
 
 No local git: everything is a call on the hosting API. Writes that can race with a person or
 another bot run carry an optimistic lock (the blob sha of the file being replaced) and fail
@@ -12,7 +12,9 @@ runner can re-read and converge instead of duplicating.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from bot.errors import GitHubError
@@ -117,3 +119,14 @@ class IssueTracker(Protocol):
     def comment_issue(self, number: int, body: str) -> None: ...
 
     def close_issue(self, number: int, reason: CloseReason) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    where: str  # the release's URL, or the notes file
+    created: bool
+
+
+class Announcer(Protocol):
+    def announce(self, tag: str, title: str, body: str, assets: Sequence[Path]) -> Announced:
+        """Create the release `tag` with `body` and `assets`, or update the one there."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,6 @@ class ReleaseNotes:
     smoke_runtime: str = ""
     # the attestation the publish job made of the tarballs it uploaded (`--attestation-url`)
     attestation_url: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def tag(self) -> str:
@@ -61,7 +60,3 @@ class ReleaseNotes:
     @property
     def title(self) -> str:
         return ", ".join(f"{c.name} {c.version}" for c in self.components)
-
-    @property
-    def smoke_passed(self) -> bool:
-        return all(s.passed for s in self.smoke)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import jinja2
 
+from bot.files import is_sha256
 from bot.versions import InvalidVersion, UpdateType, Version
 
 TEMPLATE = "pr_body.md.j2"
 _METADATA_RE = re.compile(r"<!--\s*release-bot:\s*(\{.*?\})\s*-->", re.DOTALL)
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def parse_metadata(body: str | None) -> Metadata | None:
         if not (isinstance(component, str) and isinstance(sha256, str)
                 and isinstance(old, str) and isinstance(version, str)):
             return None
-        if not _SHA256_RE.fullmatch(sha256):
+        if not is_sha256(sha256):
             return None
         return Metadata(component, Version.parse(old), Version.parse(version), sha256)
     except (ValueError, InvalidVersion):

@@ -110,9 +110,6 @@ class ActionsReporter:
         # a streamed log must not be able to issue workflow commands
         self._text(line.rstrip("\r\n"))
 
-    def progress(self, label: str, done: int, total: int | None) -> None:
-        self._text(f"{label}: {done}/{total}" if total else f"{label}: {done}")
-
     def table(self, table: Table) -> None:
         widths = [len(c) for c in table.columns]
         rows = [[self._redact(str(c)) for c in r] for r in table.rows]

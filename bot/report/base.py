@@ -44,8 +44,6 @@ class Reporter(Protocol):
     def log(self, line: str) -> None:
         """A streamed line of a long job's log (a build)."""
 
-    def progress(self, label: str, done: int, total: int | None) -> None: ...
-
     def table(self, table: Table) -> None:
         """A result table: printed, and appended to the step summary in Actions."""
 

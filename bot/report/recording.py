@@ -47,9 +47,6 @@ class RecordingReporter:
     def log(self, line: str) -> None:
         self._add("log", line)
 
-    def progress(self, label: str, done: int, total: int | None) -> None:
-        self._add("progress", f"{label}: {done}/{total}")
-
     def table(self, table: Table) -> None:
         self.tables.append(table)
 

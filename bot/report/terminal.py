@@ -1,4 +1,4 @@
-"""Reporter for a terminal (or any plain stream): phases with elapsed time and progress."""
+"""Reporter for a terminal (or any plain stream): phases with elapsed time."""
 
 from __future__ import annotations
 
@@ -66,12 +66,6 @@ class TerminalReporter:
 
     def log(self, line: str) -> None:
         self._err.print(escape(self._redact(line.rstrip("\n"))), style="dim")
-
-    def progress(self, label: str, done: int, total: int | None) -> None:
-        if total:
-            self._say(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", "cyan")
-        else:
-            self._say(f"{label}: {done}", "cyan")
 
     def table(self, table: Table) -> None:
         rt = RichTable(title=escape(self._redact(table.title)), title_justify="left")

@@ -25,13 +25,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
+from bot.build.manifest import artifact_stem
 from bot.errors import PublishError
+from bot.files import is_sha256
 from bot.store.port import ArtifactStore
 
 INDEX_KEY = "index.json"
 INDEX_SCHEMA = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def check_name(kind: str, value: str) -> str:
@@ -43,14 +44,14 @@ def check_name(kind: str, value: str) -> str:
 
 
 def check_sha256(value: str, what: str) -> str:
-    if not _HEX64.fullmatch(value):
+    if not is_sha256(value):
         raise PublishError(f"{what} has no valid sha256 ({value[:80]!r}); rebuild the artifact")
     return value
 
 
 def artifact_key(component: str, version: str, stack: str) -> str:
-    return (f"{check_name('stack', stack)}/{check_name('component', component)}-"
-            f"{check_name('version', version)}.tar.gz")
+    return artifact_stem(check_name("component", component), check_name("version", version),
+                         check_name("stack", stack), key=True) + ".tar.gz"
 
 
 def checksum_key(key: str) -> str:

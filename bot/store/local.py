@@ -1,10 +1,11 @@
 """The `file://DIR` store (the embedded default, `./dist/store`): same semantics as S3.
 
-Objects are written to a temporary file in the target directory, fsynced, then moved into
-place: `os.link` when the key must not exist yet (atomic create-if-absent), `os.replace` to
-overwrite. Conditional writes hold an exclusive `flock` on `<key>.lock` across
-read-compare-replace, so concurrent publishers (threads or processes) serialize; the tag is
-the sha256 of the bytes.
+An artifact is copied to a temporary file in the target directory, checked against its
+sha256, fsynced, then linked into place with `os.link`: an atomic create-if-absent (or moved
+over the old one with `os.replace` to overwrite). Small objects are `bot.files.atomic_write`s.
+Every object is read-only (0444). Conditional writes hold an exclusive `flock` on
+`<key>.lock` across read-compare-replace, so concurrent publishers (threads or processes)
+serialize; the tag is the sha256 of the bytes.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.errors import PublishError
-from bot.files import sha256_file
+from bot.files import atomic_write, sha256_file
 from bot.store.port import StoredObject, Versioned
 
-CHUNK = 1 << 20
+READ_ONLY = 0o444
 
 
 class LocalStore:
@@ -65,56 +66,46 @@ class LocalStore:
         return True
 
     @contextlib.contextmanager
-    def _staged(self, key: str) -> Iterator[tuple[Path, Path]]:
-        """(final path, temporary path in the same directory); the temporary is always removed."""
-        final = self._path(key)
+    def _writing(self, final: Path) -> Iterator[None]:
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+            yield
         except OSError as exc:
             raise PublishError(f"cannot write to {final.parent} ({exc.strerror}); check the "
                                "directory and its permissions") from None
-        os.close(fd)
+
+    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        final = self._path(key)
+        with self._writing(final):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+            os.close(fd)
         tmp = Path(name)
         try:
-            yield final, tmp
+            shutil.copyfile(path, tmp)
+            copied = sha256_file(tmp)  # what is stored, not only what was read
+            if copied != sha256:
+                raise PublishError(f"{path} changed while publishing (sha256 {copied}, "
+                                   f"expected {sha256}); nothing was stored under {key}; "
+                                   "rebuild it")
+            with tmp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            tmp.chmod(READ_ONLY)
+            if overwrite:
+                tmp.replace(final)
+                return
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise PublishError(f"{self.public_url(key)} appeared while publishing (another "
+                                   "publisher?); rerun to compare it") from None
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _commit(self, tmp: Path, final: Path, *, overwrite: bool) -> None:
-        tmp.chmod(0o444)
-        if overwrite:
-            tmp.replace(final)
-            return
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            raise PublishError(f"{self.public_url(final.relative_to(self.root).as_posix())} "
-                               "appeared while publishing (another publisher?); rerun to "
-                               "compare it") from None
-
-    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
-        with self._staged(key) as (final, tmp):
-            digest = hashlib.sha256()
-            with path.open("rb") as src, tmp.open("wb") as dst:
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    dst.write(chunk)
-                dst.flush()
-                os.fsync(dst.fileno())
-            if digest.hexdigest() != sha256:
-                raise PublishError(f"{path} changed while publishing (sha256 "
-                                   f"{digest.hexdigest()}, expected {sha256}); nothing was stored "
-                                   f"under {key}; rebuild it")
-            self._commit(tmp, final, overwrite=overwrite)
-
     def _write(self, key: str, data: bytes) -> None:
-        with self._staged(key) as (final, tmp):
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            self._commit(tmp, final, overwrite=True)
+        final = self._path(key)
+        with self._writing(final):
+            atomic_write(final, data)
+            final.chmod(READ_ONLY)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         self._write(key, data)

@@ -15,8 +15,6 @@ The order is what makes it safe:
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -184,18 +182,19 @@ def refusal(plan: PublishPlan) -> PublishError:
 
 def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: str, *,
                  known: tuple[Index, str | None] | None = None,
-                 attempts: int = INDEX_ATTEMPTS, backoff: float = 0.05,
-                 sleep: Callable[[float], None] = time.sleep) -> bool:
+                 attempts: int = INDEX_ATTEMPTS) -> bool:
     """Add `entries` to index.json with a conditional write; re-read and merge on a conflict.
 
-    After a write it is read back and checked to hold every entry, so a store whose
-    conditional writes are weaker than S3's (a racing check-then-write) still loses nothing
-    while publishers retry. `known` is an index already read with its tag (a stale one
-    only costs a failed conditional write). Returns whether the index was written.
+    A compare-and-swap, not a retry: a refused conditional write means another publisher's
+    write landed, so the next round merges into the index it wrote (with N publishers at
+    once, each loses at most N-1 rounds). Transport failures are the store client's own
+    retries (botocore's standard mode for S3). After a write it is read back and checked to
+    hold every entry, so a store whose conditional writes are weaker than S3's (a racing
+    check-then-write) still loses nothing. `known` is an index already read with its tag (a
+    stale one only costs a refused write). Returns whether the index was written.
     """
     wrote = False
-    failures = 0
-    where = store.public_url(INDEX_KEY)
+    conflicts = 0
     for _ in range(2 * attempts):  # writes that are read back, plus conflicts
         index, etag = known if known is not None else read_index(store)
         known = None
@@ -204,15 +203,14 @@ def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: s
             return wrote
         if store.put_if(INDEX_KEY, render_index(merged), expected=etag,
                         content_type="application/json"):
-            wrote = True
-            continue  # read back: the loop returns once the index holds every entry
-        failures += 1
-        if failures == attempts:
-            break
-        sleep(backoff * 2 ** failures * (1 + random.random()))  # noqa: S311 - jitter
-    raise PublishError(f"{where} kept changing while adding {len(entries)} entries "
-                       f"({attempts} attempts); the artifacts are stored: rerun "
-                       "`release-bot publish` to list them")
+            wrote = True  # read back: the loop returns once the index holds every entry
+        else:
+            conflicts += 1
+            if conflicts == attempts:
+                break
+    raise PublishError(f"{store.public_url(INDEX_KEY)} kept changing while adding "
+                       f"{len(entries)} entries ({attempts} attempts); the artifacts are "
+                       "stored: rerun `release-bot publish` to list them")
 
 
 def check_publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool

@@ -3,10 +3,12 @@
 * Small files: one PutObject carrying `ChecksumSHA256` (S3 rejects bytes that do not match).
 * Large files: a multipart upload with `ChecksumAlgorithm=SHA256`; every part carries its
   SHA-256, the file is read once in order (hashed as a whole as it is read, so a file that
-  changed since planning is caught), parts go up in parallel, each retried as a whole on top
-  of botocore's own retries; after CompleteMultipartUpload the object's composite checksum
-  (computed by the server from the stored parts) is compared with ours. Completing is atomic,
-  so on any failure the upload is aborted and nothing exists under the final key.
+  changed since planning is caught), parts go up in parallel; after CompleteMultipartUpload
+  the object's composite checksum (computed by the server from the stored parts) is compared
+  with ours. Completing is atomic, so on any failure the upload is aborted and nothing exists
+  under the final key.
+* Retries are botocore's standard mode, configured once on the client (`App.s3`): every
+  call here is made once and its final error reported; no loop on top.
 * Write-once at the server: `IfNoneMatch="*"` on PutObject and CompleteMultipartUpload unless
   overwriting; the index is written with `IfMatch=<etag>` (or `IfNoneMatch="*"` when new).
 * The artifact's sha256 is recorded as object metadata (`x-amz-meta-sha256`), which is how a
@@ -21,21 +23,14 @@ import base64
 import contextlib
 import hashlib
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
 from botocore import UNSIGNED
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    HTTPClientError,
-    NoCredentialsError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.errors import PublishError
 from bot.store.port import StoredObject, Versioned
@@ -72,18 +67,10 @@ def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, BotoConnectionError | HTTPClientError):
-        return True
-    return isinstance(exc, ClientError) and (_status(exc) >= 500 or _code(exc) in (
-        "SlowDown", "RequestTimeout", "Throttling", "ThrottlingException"))
-
-
 class S3Store:
     def __init__(self, client: S3Client, bucket: str, prefix: str = "", *,
                  endpoint_url: str | None = None, part_size: int = PART_SIZE,
-                 concurrency: int = 6, part_attempts: int = 3, backoff: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 concurrency: int = 6) -> None:
         if part_size < 5 * MIB:
             raise ValueError("S3 parts must be at least 5 MiB")
         self.client = client
@@ -92,9 +79,6 @@ class S3Store:
         self.endpoint_url = endpoint_url
         self.part_size = part_size
         self.concurrency = concurrency
-        self.part_attempts = part_attempts
-        self.backoff = backoff
-        self.sleep = sleep
         # an unsigned client: built by the composition root when there are no credentials
         self.anonymous = getattr(client.meta.config, "signature_version", None) is UNSIGNED
 
@@ -323,23 +307,14 @@ class S3Store:
                    ) -> tuple[CompletedPartTypeDef, bytes]:
         digest = hashlib.sha256(data).digest()
         checksum = _b64(digest)
-        for attempt in range(1, self.part_attempts + 1):
-            try:
-                response = self.client.upload_part(
-                    Bucket=self.bucket, Key=self._key(key), UploadId=upload_id,
-                    PartNumber=number, Body=data, ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum)
-            except (ClientError, BotoCoreError) as exc:
-                if attempt == self.part_attempts or not _transient(exc):
-                    self._fail(f"UploadPart {number}", key, exc)
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-                continue
-            if response.get("ChecksumSHA256", checksum) != checksum:
-                raise PublishError(f"S3 stored part {number} of {key} with checksum "
-                                   f"{response.get('ChecksumSHA256')}, sent {checksum}; retry")
-            return {"PartNumber": number, "ETag": response["ETag"],
-                    "ChecksumSHA256": checksum}, digest
-        raise AssertionError("unreachable")  # pragma: no cover
+        with self._calling(f"UploadPart {number}", key):
+            response = self.client.upload_part(
+                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id, PartNumber=number,
+                Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        if response.get("ChecksumSHA256", checksum) != checksum:
+            raise PublishError(f"S3 stored part {number} of {key} with checksum "
+                               f"{response.get('ChecksumSHA256')}, sent {checksum}; retry")
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}, digest
 
     def _complete(self, key: str, upload_id: str, parts: list[CompletedPartTypeDef],
                   sha256: str, *, overwrite: bool) -> None:
@@ -372,16 +347,11 @@ class S3Store:
                                f"{expected}; the object was removed; retry")
 
     def _abort(self, full_key: str, upload_id: str) -> bool:
-        for attempt in range(self.part_attempts):
-            try:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
-                                                   UploadId=upload_id)
-            except ClientError as exc:
-                if _code(exc) == "NoSuchUpload":
-                    return True
-            except BotoCoreError:
-                pass
-            else:
-                return True
-            self.sleep(self.backoff * 2 ** attempt)
-        return False
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
+                                               UploadId=upload_id)
+        except ClientError as exc:
+            return _code(exc) == "NoSuchUpload"
+        except BotoCoreError:
+            return False
+        return True

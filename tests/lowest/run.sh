@@ -17,7 +17,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UV_SPEC=${UV_SPEC:-uv==0.13.9}
-MARKERS='not docker and not e2e and not workflows'
+MARKERS='not docker and not e2e and not workflows and not slow and not network'
 started=$SECONDS
 
 phase() { printf '\n==> %s\n' "$*"; }
