@@ -89,16 +89,16 @@ class App:
 
     @cached_property
     def github_reader(self) -> Github:
-        """GitHub for reading public upstreams (poll): the token when set, else anonymous.
-
-        No client-side throttle and no PyGithub retries: bot.sources.github_api bounds the
-        concurrency, retries, and honours Retry-After and the rate-limit headers itself.
-        """
+        """GitHub for reading only (`pr --dry-run`): the token when set, else anonymous;
+        PyGithub's own retry, as `github`."""
         from github import Auth, Github
 
+        from bot.forge.github import github_retry
+
         auth = Auth.Token(self.settings.github_token) if self.settings.github_token else None
-        return Github(base_url=self.settings.github_api_url, auth=auth, retry=None,
-                      timeout=30, seconds_between_requests=None, seconds_between_writes=None)
+        return Github(base_url=self.settings.github_api_url, auth=auth,
+                      retry=github_retry(self.reporter.warning), timeout=30,
+                      seconds_between_requests=None, seconds_between_writes=None)
 
     @cached_property
     def templates(self) -> jinja2.Environment:

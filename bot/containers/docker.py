@@ -68,8 +68,12 @@ class DockerContainer:
         exec_id = api.exec_create(self._model.id, ["bash", "-c", script], user=self._user or "",
                                   workdir=workdir, stdout=True, stderr=True)["Id"]
         splitter = _LineSplitter(on_line)
-        for chunk in api.exec_start(exec_id, stream=True):
-            splitter.feed(chunk)
+        stream = api.exec_start(exec_id, stream=True)
+        try:
+            for chunk in stream:
+                splitter.feed(chunk)
+        finally:
+            stream.close()  # the SDK's CancellableStream: closes the engine socket under it
         splitter.close()
         code = api.exec_inspect(exec_id).get("ExitCode")
         return 255 if code is None else int(code)
