@@ -249,6 +249,18 @@ def test_failing_make_exits_4_with_the_log_tail_and_leaves_nothing(
     assert "compiler says no" in log and "==> install" not in log
 
 
+def test_binaries_for_another_architecture_fail_the_build(recipe: Recipe) -> None:
+    # an aarch64 ELF header (e_machine 183 = octal 267) among the amd64 stack's files
+    header = r"\177ELF\002\001\001" + r"\000" * 9 + r"\002\000\267\000"
+    command = f"mkdir -p /app/bin && printf '{header}' > /app/bin/foreign"
+    recipe.component("hello", hello_project(), "1.0",
+                     extra=f"pre-install = ['''{command}''']")
+    result = recipe.build("hello")
+    assert result.code == 4, result.output
+    assert "installed 1 binaries for aarch64, not amd64 (first: bin/foreign)" in result.stderr
+    assert not any(n.endswith(".tar.gz") for n in artifact_files(recipe.out))
+
+
 def test_secrets_reach_neither_container_image_log_nor_artifact(
         recipe: Recipe, docker_client: docker.DockerClient, builder_image: BuiltImage
         ) -> None:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import Recipe, artifact_stem
 from bot.build.prune import prune_script
 from bot.config import Component, Config
@@ -117,6 +118,7 @@ class BuildPlan:
     # what the manifest's provenance records: the recipe as run, the patches as listed
     recipe: Recipe = field(default_factory=Recipe)
     patches: tuple[str, ...] = ()
+    arch: str = DEFAULT_ARCH  # every ELF file the build installs must be for it
 
     @property
     def stem(self) -> str:

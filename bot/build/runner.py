@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
+from bot.arch import foreign_elf
 from bot.build.manifest import (
     BaseImage,
     Dependency,
@@ -205,6 +206,13 @@ class Builder:
         if not any(not f.endswith("/") for f in packed.files):
             raise BuildError(f"{plan.component} {plan.version} installed no files under "
                              "/app; check configure-args (--prefix) and the install step")
+        foreign = foreign_elf(artifact_tmp, plan.arch)
+        if foreign:
+            path, machine = foreign[0]
+            raise BuildError(f"{plan.component} {plan.version} ({plan.stack}) installed "
+                             f"{len(foreign)} binaries for {machine}, not {plan.arch} (first: "
+                             f"{path}); the builder image {image.tag} runs another "
+                             "architecture: check the stack's build-image and its platform")
         provenance = self._provenance(plan, inputs, base, started_at)
         return self._publish(plan, out_dir, work, artifact_tmp, packed.files, inputs, image,
                              epoch, started, provenance, log)
