@@ -174,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     files = fetch_source(*DEBIAN_PACKAGE, sources)
     with UpstreamServer() as up:
         config = serve_recipe(up, files, root)
-        a = _tarball(args.against, "a") if args.against else _build(config, root, "a")
+        a = None if args.against else _build(config, root, "a")
         b = _build(config, root, "b")
+    a = a or _tarball(args.against, "a")  # an earlier build's, looked for once b is built
     diffs = compare_tarballs(a, b)
     (root / "repro.json").write_text(json.dumps([asdict(d) for d in diffs], indent=2) + "\n")
     print(report(a, b, diffs))
