@@ -15,6 +15,7 @@ from bot.commands import (
     plan,
     poll,
     pr,
+    promote,
     publish,
     release,
     run,
@@ -24,5 +25,6 @@ from bot.commands import (
 
 COMMANDS: list[click.Command] = [check.command, pin.command, poll.command, pr.command,
                                  build.command, plan.command, publish.command, smoke.command,
-                                 notes.command, release.command, run.command, verify.command]
+                                 notes.command, release.command, run.command, verify.command,
+                                 promote.command, promote.builder_inputs_command]
 ORDER = tuple(str(c.name) for c in COMMANDS)
