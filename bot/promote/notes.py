@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from bot.notes.render import md_code, md_link
+
 _URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@&=%-]+")
 _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\.tar\.gz")
 
@@ -34,9 +36,9 @@ def promoted_section(artifacts: Path | None) -> str:
         if record is None:
             continue
         number, run_id, url, files = record
-        names = ", ".join(f"`{f}`" for f in files)
+        names = ", ".join(md_code(f) for f in files)
         lines.append(f"- {names}: built and smoke-tested by pull request #{number}, "
-                     f"[run {run_id}]({url}); published as they are (same sha256)")
+                     f"{md_link(url, f'run {run_id}')}; published as they are (same sha256)")
     if not lines:
         return ""
     return "\n## Promoted from the pull request\n\n" + "\n".join(lines) + "\n"
