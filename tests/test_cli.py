@@ -28,7 +28,7 @@ from tests.clirunner import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "versions.toml"
 SUBCOMMANDS = ("check", "pin", "plan", "poll", "pr", "build", "publish", "smoke", "notes",
-               "release", "run", "verify")
+               "release", "run", "verify", "promote", "builder-inputs", "pr-report")
 
 
 def help_commands(text: str) -> list[str]:

@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
-CONSUMER = ("poll.yml", "build.yml", "check.yml", "verify.yml")
+CONSUMER = ("poll.yml", "build.yml", "check.yml", "pr-build.yml", "verify.yml")
 VENV_BIN = Path(sys.executable).parent
 BOT_USES = "uses: OWNER/release-bot@SHA # the release-bot commit you install"
 SELF_USES = ("uses: ./ # this repository's own action.yml; a buildpack repository pins "
@@ -94,7 +94,8 @@ def test_action_scripts_take_inputs_through_env_only() -> None:
 
 
 SECRET_INPUTS = {
-    "github-token": {("poll.yml", "pr"), ("build.yml", "release"), ("verify.yml", "verify")},
+    "github-token": {("poll.yml", "pr"), ("build.yml", "promote"), ("build.yml", "release"),
+                     ("pr-build.yml", "report"), ("verify.yml", "verify")},
     "token": {("poll.yml", "pr")},
     "app-private-key": {("poll.yml", "pr")},
     "gitlab-token": {("poll.yml", "pr")},
@@ -117,6 +118,7 @@ def test_each_secret_reaches_only_the_job_that_uses_it() -> None:
             allowed = {("poll.yml", "pr"): {"contents", "pull-requests"},
                        ("build.yml", "publish"): {"attestations"},
                        ("verify.yml", "verify"): {"issues"},
+                       ("pr-build.yml", "report"): {"pull-requests"},
                        ("build.yml", "release"): {"contents"}}.get((name, job_name), set())
             assert writes == allowed, f"{name} {job_name} may write {sorted(writes)}"
 
@@ -137,7 +139,8 @@ def test_build_runs_on_versions_toml_and_by_hand_and_passes_every_input() -> Non
     build = consumer("build.yml")
     assert build["on"]["push"]["paths"] == ["versions.toml"]
     inputs = build["on"]["workflow_dispatch"]["inputs"]
-    assert set(inputs) == {"component", "version", "sha256", "stacks", "force", "dry-run"}
+    assert set(inputs) == {"component", "version", "sha256", "stacks", "force", "dry-run",
+                           "no-promote"}
     declared = set(action()["inputs"])
     used: set[str] = set()
     for _, step in bot_steps(build):
@@ -208,3 +211,25 @@ def test_the_readmes_iam_policy_allows_every_call_the_store_makes() -> None:
     allowed = {a for st in json.loads(block.group(1))["Statement"] for a in st["Action"]}
     missing = {IAM_ACTION[c] for c in calls} - allowed
     assert not missing, f"the README's IAM policy lacks {sorted(missing)}"
+
+
+def test_the_pull_request_builds_without_credentials_and_the_merge_promotes_its_run() -> None:
+    """pr-build.yml's jobs read only (the report alone writes, its one comment, and only on
+    pull requests of this repository); build.yml's promote job reads that workflow's runs
+    and decides the build matrix."""
+    pr = consumer("pr-build.yml")
+    assert pr["on"] == {"pull_request": {"paths": ["versions.toml"]}}
+    for job_name, job in pr["jobs"].items():
+        assert "id-token" not in job["permissions"], job_name
+        for _, step in bot_steps({"jobs": {job_name: job}}):
+            assert not {k for k in step["with"] if k.startswith("aws-") and k != "aws-region"}
+    assert "head.repo.full_name == github.repository" in pr["jobs"]["report"]["if"]
+    build = consumer("build.yml")
+    promote = build["jobs"]["promote"]
+    assert promote["needs"] == "plan" and promote["permissions"]["actions"] == "read"
+    assert build["jobs"]["build"]["strategy"]["matrix"] == \
+        "${{ fromJSON(needs.promote.outputs.stacks) }}"
+    assert "promote" in build["jobs"]["publish"]["needs"]
+    (step,) = [s for s in action()["runs"]["steps"] if s.get("id") == "promote"]
+    assert "PR_WORKFLOW" in step["env"] and action()["inputs"]["pr-workflow"]["default"] == \
+        "pr-build.yml"

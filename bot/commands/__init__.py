@@ -15,6 +15,8 @@ from bot.commands import (
     plan,
     poll,
     pr,
+    pr_report,
+    promote,
     publish,
     release,
     run,
@@ -24,5 +26,7 @@ from bot.commands import (
 
 COMMANDS: list[click.Command] = [check.command, pin.command, poll.command, pr.command,
                                  build.command, plan.command, publish.command, smoke.command,
-                                 notes.command, release.command, run.command, verify.command]
+                                 notes.command, release.command, run.command, verify.command,
+                                 promote.command, promote.builder_inputs_command,
+                                 pr_report.command]
 ORDER = tuple(str(c.name) for c in COMMANDS)

@@ -23,6 +23,7 @@ from bot.notes.collect import (
 )
 from bot.notes.model import ReleaseNotes
 from bot.notes.render import render_notes
+from bot.promote.notes import promoted_section
 from bot.store.layout import read_index
 
 
@@ -57,7 +58,8 @@ def gather(app: App, artifacts: Path | None, store_url: str | None,
                                   attestation_url=attestation_url)
     for warning in warnings:
         app.reporter.warning(warning)
-    return Gathered(notes, render_notes(notes, app.templates), tuple(manifests))
+    body = render_notes(notes, app.templates) + promoted_section(artifacts)
+    return Gathered(notes, body, tuple(manifests))
 
 
 def source_options(func: Callable[..., Any]) -> Callable[..., Any]:

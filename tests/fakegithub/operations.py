@@ -45,6 +45,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", R + "/issues/{issue_number}/labels"),
     ("GET", R + "/issues/{issue_number}/comments"),
     ("POST", R + "/issues/{issue_number}/comments"),
+    ("PATCH", R + "/issues/comments/{comment_id}"),
     ("GET", R + "/labels"),
     ("POST", R + "/labels"),
     ("GET", R + "/labels/{name}"),

@@ -2122,6 +2122,21 @@ class _Endpoints(ActionsEndpoints):
         return Response(201, c.comment(r, n, cm))
 
     @staticmethod
+    @op("PATCH", R + "/issues/comments/{comment_id}")
+    def edit_comment(c: _Ctx) -> Response:
+        r = c.repo
+        wanted = int(c.params["comment_id"])
+        for n, comments in r.comments.items():
+            for cm in comments:
+                if cm["id"] == wanted:
+                    body = c.field("body")
+                    if not isinstance(body, str):
+                        raise _validation_failed("IssueComment", "missing_field", "body")
+                    cm.update(body=body, updated_at=_now())
+                    return Response(200, c.comment(r, n, cm))
+        raise ApiError(404, "Not Found")
+
+    @staticmethod
     @op("GET", R + "/labels")
     def list_labels(c: _Ctx) -> Response:
         r = c.repo

@@ -346,7 +346,8 @@ def run_act(repo: Path, workflow: str, event: str, *, payload: Mapping[str, Any]
     artifacts = artifacts.resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     stand_in_env = {"RELEASE_BOT_ACT_ARTIFACTS": str(artifacts), "RELEASE_BOT_ACT_RUN_ID": run_id,
-                    "GITHUB_RUN_ID": run_id, "RELEASE_BOT_ACT_REPO_DIR": str(repo)}
+                    "GITHUB_RUN_ID": run_id, "RELEASE_BOT_ACT_REPO_DIR": str(repo),
+                    "RELEASE_BOT_ACT_WORKFLOW": workflow}
     if repository is not None:
         stand_in_env["GITHUB_REPOSITORY"] = repository
     clash = sorted(k for k in stand_in_env if k in (env or {}))

@@ -150,6 +150,7 @@ class Buildpack:
         self.runs += 1
         env = {
             "GITHUB_API_URL": self.fake.url,
+            "RELEASE_BOT_ACT_FAKE_GITHUB": self.fake.url,  # artifacts registered there too
             "AWS_ENDPOINT_URL": self.s3.env["AWS_ENDPOINT_URL"],
             "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "AWS_EC2_METADATA_DISABLED": "true",
@@ -304,7 +305,7 @@ def test_a_push_of_versions_toml_builds_publishes_and_releases_once(
     # ... in the environment of no job: each reaches only the step of the one job that
     # uses it (the stand-ins record the job environment at each of their steps)
     envs = run.calls("env")
-    assert {e["job"] for e in envs} == {"plan", "build", "publish", "release"}
+    assert {e["job"] for e in envs} == {"plan", "promote", "build", "publish", "release"}
     for record in envs:
         text = json.dumps(record["env"])
         assert AWS_SECRET not in text and GITHUB_TOKEN not in text, record["job"]

@@ -16,6 +16,12 @@ the least common ancestor of the search paths, if-no-files-found, the 409 on a d
 name without `overwrite`, a missing `name` failing, a `pattern` matching nothing
 succeeding with nothing downloaded, one match (or `merge-multiple`) landing in `path`
 itself, others in path/<name>/.
+
+act has no artifact REST API, so with $RELEASE_BOT_ACT_FAKE_GITHUB (the fake GitHub's URL)
+an upload also registers this act run there as a workflow run (once per run: the workflow
+file $RELEASE_BOT_ACT_WORKFLOW, the event's head commit and pull request) and uploads the
+artifact's zip to it through the fake's `/_fake/` control routes, so a later run can find it
+through the REST API as on GitHub. The test completes the run with act's result.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from __future__ import annotations
 import fcntl
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import sys
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -293,6 +301,7 @@ def upload(inputs: dict[str, str]) -> None:
         meta.parent.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"id": artifact_id, "name": name, "size": size,
                                     "digest": digest, "archive": archive}))
+        register_with_fake_github(store, name, target)  # under the lock: one run per act run
     info(f"Artifact {name} has been successfully uploaded! Final size is {size} bytes. "
          f"Artifact ID is {artifact_id}")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
@@ -302,6 +311,46 @@ def upload(inputs: dict[str, str]) -> None:
     set_output("artifact-id", str(artifact_id))
     set_output("artifact-digest", digest)
     set_output("artifact-url", url)
+
+
+def _post(url: str, body: bytes, content_type: str) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        result: dict[str, Any] = json.loads(answer.read())
+        return result
+
+
+def register_with_fake_github(store: Store, name: str, folder: Path) -> None:
+    """The artifact on the fake GitHub too, in this act run's workflow run (made once)."""
+    fake = os.environ.get("RELEASE_BOT_ACT_FAKE_GITHUB", "").rstrip("/")
+    if not fake:
+        return
+    repo = os.environ["GITHUB_REPOSITORY"]
+    marker = store.root / ".meta" / store.run_id / "fake-run-id"
+    if not marker.exists():
+        event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text() or "{}")
+        pull = event.get("pull_request") or {}
+        head = pull.get("head") or {}
+        run: dict[str, Any] = {
+            "head_sha": head.get("sha") or event.get("after") or os.environ["GITHUB_SHA"],
+            "workflow": os.environ["RELEASE_BOT_ACT_WORKFLOW"],
+            "event": os.environ.get("GITHUB_EVENT_NAME", "push"), "status": "in_progress"}
+        if pull:
+            run["pull_numbers"] = [int(pull["number"])]
+            run["head_repo"] = (head.get("repo") or {}).get("full_name") or repo
+        made = _post(f"{fake}/_fake/repos/{repo}/actions/runs", json.dumps(run).encode(),
+                     "application/json")
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(made["id"]))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(file, file.relative_to(folder).as_posix())
+    _post(f"{fake}/_fake/repos/{repo}/actions/runs/{marker.read_text()}/artifacts?name={name}",
+          buf.getvalue(), "application/zip")
+    info(f"(stand-in) registered artifact {name} with the fake GitHub, run "
+         f"{marker.read_text()}")
 
 
 # -- download --------------------------------------------------------------------------
