@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from bot.forge.actions import ArtifactGone, GitHubActions
-from bot.report import RecordingReporter
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
 from tests.promotion import (
@@ -177,15 +176,17 @@ def test_bad_input_is_refused_with_a_warning_naming_it_and_built(merge: Merge,
     assert not (merge.store / "index.json").exists()
 
 
-def test_a_download_that_expired_after_the_listing_is_artifact_gone(merge: Merge) -> None:
+def test_a_download_that_expired_after_the_listing_is_artifact_gone(merge: Merge,
+                                                                    tmp_path: Path) -> None:
     run_id = merge.run()
     merge.upload(run_id, stack_artifact(merge.config, "heroku-24"))
-    actions = GitHubActions(merge.fake.client(), REPOSITORY, RecordingReporter())
+    actions = GitHubActions(merge.fake.client(), REPOSITORY)
     (listed,) = actions.artifacts(run_id)
-    assert not listed.expired and len(actions.download(listed)) == listed.size
+    assert not listed.expired
+    assert actions.download(listed, tmp_path / "a.zip").stat().st_size == listed.size
     merge.fake.expire_artifact(OWNER, NAME, listed.id)
     with pytest.raises(ArtifactGone, match="has expired"):
-        actions.download(listed)
+        actions.download(listed, tmp_path / "b.zip")
 
 
 def test_no_promote_asks_github_nothing(merge: Merge) -> None:

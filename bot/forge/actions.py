@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import requests
@@ -76,8 +77,9 @@ class ActionsReader(Protocol):
 
     def artifacts(self, run_id: int) -> list[RunArtifact]: ...
 
-    def download(self, artifact: RunArtifact) -> bytes:
-        """The artifact's zip; ArtifactGone when it has expired."""
+    def download(self, artifact: RunArtifact, dest: Path) -> Path:
+        """The artifact's zip, streamed into the file `dest`; ArtifactGone when it has
+        expired."""
 
 
 class PullComments(Protocol):
@@ -125,8 +127,8 @@ class GitHubActions(GitHubForge):
         return self._call(f"listing of the artifacts of run {run_id}", listing,
                           needs=ACTIONS_PERMISSIONS)
 
-    def download(self, artifact: RunArtifact) -> bytes:
-        def fetch() -> bytes:
+    def download(self, artifact: RunArtifact, dest: Path) -> Path:
+        def fetch() -> Path:
             # PyGithub has no download call: the requester's own session follows the 302
             # to the blob URL, which takes no auth header (requests drops it off-host).
             status, headers, _ = self.github.requester.requestJson(
@@ -137,12 +139,17 @@ class GitHubActions(GitHubForge):
                 raise GitHubApiError(f"GitHub download of artifact {artifact.name} failed: "
                                      f"HTTP {status} (the token needs {ACTIONS_PERMISSIONS})",
                                      status, "")
-            answer = requests.get(headers["location"], timeout=DOWNLOAD_TIMEOUT)
-            if answer.status_code != 200:
-                raise GitHubApiError(f"download of artifact {artifact.name} from its blob URL "
-                                     f"failed: HTTP {answer.status_code}; rerun the job",
-                                     answer.status_code, "")
-            return answer.content
+            with requests.get(headers["location"], timeout=DOWNLOAD_TIMEOUT,
+                              stream=True) as answer:
+                if answer.status_code != 200:
+                    raise GitHubApiError(f"download of artifact {artifact.name} from its blob "
+                                         f"URL failed: HTTP {answer.status_code}; rerun the job",
+                                         answer.status_code, "")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with dest.open("wb") as fh:
+                    for chunk in answer.iter_content(1 << 20):
+                        fh.write(chunk)
+            return dest
 
         return self._call(f"download of artifact {artifact.name}", fetch,
                           needs=ACTIONS_PERMISSIONS)

@@ -85,12 +85,12 @@ def _member_target(name: str, stack: str) -> PurePosixPath | None:
     return None
 
 
-def unpack(data: bytes, stack: str, into: Path) -> str:
+def unpack(data: Path | bytes, stack: str, into: Path) -> str:
     """Unpack an artifact's zip into `into` (emptied first); a problem, "" when fine."""
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as zf:
             members = [i for i in zf.infolist() if not i.is_dir()]
             if len(members) > MAX_MEMBERS:
                 return f"the zip has {len(members)} files, more than an artifact of one stack"

@@ -55,7 +55,7 @@ def _evidence(actions: ActionsReader, artifact: RunArtifact | None, run: Workflo
     if artifact.expired:
         return Evidence(stack, problem=f"expired in run {run.id} (artifact {artifact.id})")
     try:
-        data = actions.download(artifact)
+        data = actions.download(artifact, work / f"{stack}.zip")
     except ArtifactGone:
         return Evidence(stack, problem=f"expired in run {run.id} (artifact {artifact.id})")
     problem = unpack(data, stack, work / stack)
