@@ -1,8 +1,8 @@
 """e2e tier (`make e2e`): real Mono built from source through the CLI, then used for real.
 
 Builds Mono 6.14.1, the release versions.toml pins, from Debian's source package
-mono 6.14.1+ds2-3 with the recipe in tests/e2e/versions.mono-6.14.toml (about 35 minutes on
-two cores), then checks the artifact: the manifest, `/app/bin/mono --version`, a C# hello
+mono 6.14.1+ds2-3 with the recipe in tests/e2e/versions.mono-6.14.toml (81 minutes measured on
+two busy cores), then checks the artifact: the manifest, `/app/bin/mono --version`, a C# hello
 world compiled by the built `mcs` and run by the built `mono` from /app with no network, and
 the smoke tests (console and web samples) on a runtime image made from it.
 
