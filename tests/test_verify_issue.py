@@ -221,14 +221,23 @@ def test_two_open_issues_are_never_left_open(world: World) -> None:
 def test_two_runs_at_the_same_time_end_with_one_open_issue(world: World) -> None:
     world.store.delete(MONO24)
     verification = report_of(_verification(world))
-    world.fake.inject("GET", r"/issues$", "slow", times=2, seconds=0.5)  # both list first
-    start = threading.Barrier(2)
+    listed = threading.Barrier(2, timeout=30)  # both have listed before either creates
     failures: list[BaseException] = []
+
+    class ListsTogether(GitHubForge):  # the real adapter; only its first listing waits
+        first = True
+
+        def open_issues(self, label: str) -> list[Issue]:
+            found = super().open_issues(label)
+            if self.first:
+                self.first = False
+                listed.wait()
+            return found
 
     def run() -> None:
         try:
-            start.wait()
-            reconcile_issue(world.forge(), verification, RecordingReporter())
+            reconcile_issue(ListsTogether(world.fake.client(), f"{OWNER}/{NAME}"),
+                            verification, RecordingReporter())
         except BaseException as exc:  # collected and asserted below
             failures.append(exc)
 
