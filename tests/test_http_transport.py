@@ -1,7 +1,7 @@
 """bot.http, the one HTTP client, against the loopback upstream server: urllib3's retries
 (5xx, 429 and Retry-After, resets, refused connections), redirects, HEAD probes, proxies from
-Settings only, and CacheControl's conditional requests (304 reuse, persisted across clients,
-never a credential stored, never served without revalidation, streams never stored)."""
+Settings only, and the conditional requests (304 reuse, persisted across clients, never a
+credential stored, never served without revalidation, streams never stored)."""
 
 from __future__ import annotations
 
@@ -165,10 +165,10 @@ def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
     assert http.proxies.for_url("http://internal/x") is None
     assert http.proxies.for_url("https://a.corp/x") is None
     assert http.proxies.for_url("https://example.org/x") == "http://all:1"
-    assert http.session.verify == http.downloads.verify == "/etc/corp-ca.pem"
+    assert http.session.verify == "/etc/corp-ca.pem"
 
 
-# -- conditional requests (CacheControl) ----------------------------------------------------
+# -- conditional requests ------------------------------------------------------------------
 
 def test_a_304_reuses_the_stored_body(upstream: UpstreamServer) -> None:
     url = upstream.add(PAGE, HTML, content_type="text/html")
