@@ -1,23 +1,23 @@
-"""The one HTTP client for upstreams: a `requests` session, urllib3's `Retry`, CacheControl.
+"""The one HTTP client for upstreams: a `requests` session, urllib3's `Retry`, and one
+conditional-request cache.
 
 `HttpClient` sends every request a source, the poll, the source cache and `verify` make:
 
-* Retries are urllib3's `Retry` on the adapters: connection and read errors, 429 and 5xx,
+* Retries are urllib3's `Retry` on the adapter: connection and read errors, 429 and 5xx,
   and a 403 that carries `Retry-After` (GitHub's secondary rate limit), with exponential
   backoff; `Retry-After` is honoured up to `RetryPolicy.max_delay`. Any other status is final.
-* Conditional requests are CacheControl's: a GET read whole (listings, API pages) goes out
-  with the ETag / Last-Modified of the answer last stored for its URL, and a 304 hands back
-  the stored body. The store (`StateCache`) is one file in the state dir, read once and
-  written at the end of a run (CacheControl's FileCache writes a file per answer and renames
-  it over the last one: milliseconds each on ext4); it never holds a request header (a
-  token). Every answer is revalidated, whatever max-age an upstream sends: a poll sees a new
-  release at once.
-* Streamed bodies (source tarballs, verify's downloads) go through a second session of the
-  same set-up without the cache, so nothing large is buffered or stored.
+* A GET read whole (listings, API pages) is conditional: it goes out with the ETag /
+  Last-Modified of the answer last stored for its URL, and a 304 hands back the stored body
+  (`response.from_cache`). Every answer is revalidated, whatever max-age an upstream sends: a
+  poll sees a new release at once. The store (`StateCache`) is one msgpack file in the state
+  dir, read once and written at the end of a run, and only when an answer changed; it holds
+  response headers and bodies, never a request header (a token).
+* A streamed GET (source tarballs, verify's downloads) is never conditional nor stored, so
+  nothing large is buffered; neither is a ranged GET or any other method (HEAD probes).
 
-Neither session reads the environment (`trust_env = False`): proxies, NO_PROXY and the CA
-bundle come from `Settings`. Connection pools hold `pool_size` connections per host (at least
-the worker count of a poll or a verify), so concurrent requests reuse connections.
+The session does not read the environment (`trust_env = False`): proxies, NO_PROXY and the
+CA bundle come from `Settings`. Its connection pools hold `pool_size` connections per host
+(at least the worker count of a poll or a verify), so concurrent requests reuse connections.
 """
 
 from __future__ import annotations
@@ -25,24 +25,20 @@ from __future__ import annotations
 import random
 import threading
 import time
-import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # untyped
 
-import msgpack  # type: ignore[import-untyped]  # CacheControl's serializer format
+import msgpack  # type: ignore[import-untyped]
 import requests
-from cachecontrol import CacheControlAdapter
-from cachecontrol.cache import BaseCache
-from cachecontrol.controller import CacheController
-from cachecontrol.serialize import Serializer
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
@@ -50,17 +46,16 @@ from bot.errors import UpstreamError
 from bot.files import atomic_write
 
 if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import IO, Self
+    from typing import Self
 
-    from urllib3 import BaseHTTPResponse, HTTPResponse
+    from urllib3 import BaseHTTPResponse
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "release-bot (+https://github.com/)"
 # Connections kept per host: at least the worker count of a poll (bot.poll.WORKERS) and of a
 # verify (bot.verify.runner.WORKERS), so that concurrent requests reuse connections.
 POOL_SIZE = 32
-_VALIDATORS = ("ETag", "Last-Modified")
+_VALIDATORS = ("etag", "last-modified")
 
 
 @dataclass(frozen=True)
@@ -129,79 +124,50 @@ class _Retry(Retry):
             self.pause(wait)
 
 
-class _Revalidate(CacheController):
-    """CacheController that never answers from the cache alone (an upstream's max-age would
-    hide a new release that long): the stored answer lends its validators and, on a 304, its
-    body. The entry is read once per request, and stored again only when a 304 names other
-    validators (a poll of unchanged upstreams writes nothing)."""
+_UNSTORED = frozenset({"content-length", "content-encoding", "transfer-encoding",
+                       "connection", "keep-alive", "set-cookie"})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # the entry read for a request's validators, for its 304 (a get and a pop per
-        # request: atomic, no lock for the poll's threads to queue on)
-        self._read: weakref.WeakKeyDictionary[requests.PreparedRequest, HTTPResponse] = (
-            weakref.WeakKeyDictionary())
 
-    def cached_request(self, request: requests.PreparedRequest) -> Literal[False]:
-        return False
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An answer kept for its URL: its response headers (names in lower case; never a request
+    header, so never a token) and its body, as read."""
 
-    def conditional_headers(self, request: requests.PreparedRequest) -> dict[str, str]:
-        data = None if "Range" in request.headers or request.url is None else self.cache.get(
-            self.cache_url(request.url))
-        stored = self.serializer.loads(request, data) if data else None
-        if stored is None:
-            return {}
-        self._read[request] = stored
+    headers: dict[str, str]
+    body: bytes
+
+    def conditions(self) -> dict[str, str]:
+        """The conditional-request headers its validators make."""
         sent = {}
-        if etag := stored.headers.get("ETag"):
+        if etag := self.headers.get("etag"):
             sent["If-None-Match"] = etag
-        if modified := stored.headers.get("Last-Modified"):
+        if modified := self.headers.get("last-modified"):
             sent["If-Modified-Since"] = modified
         return sent
 
-    def update_cached_response(self, request: requests.PreparedRequest,
-                               response: HTTPResponse) -> HTTPResponse:
-        stored = self._read.pop(request, None)
-        if stored is None or any(
-                response.headers.get(name, value) != value
-                for name, value in ((k, stored.headers.get(k)) for k in _VALIDATORS)):
-            return super().update_cached_response(request, response)  # read and store again
-        stored.headers.update({k: v for k, v in response.headers.items()
-                               if k.lower() != "content-length"})
-        stored.status = 200
-        return stored
+    @classmethod
+    def of(cls, response: requests.Response) -> Stored | None:
+        """What to keep of a full answer: one with a validator that may be stored."""
+        headers = response.headers
+        if ("ETag" not in headers and "Last-Modified" not in headers) or (
+                "no-store" in headers.get("Cache-Control", "")):
+            return None
+        return cls(_lower(headers, _UNSTORED), response.content)
 
 
-_NO_HEADERS = requests.PreparedRequest()
-_NO_HEADERS.headers = CaseInsensitiveDict()
-
-
-class _Serializer(Serializer):
-    """CacheControl's, minus the request headers an answer `Vary`s on: a token never reaches
-    the disk, and a new token still sends the validators (the server decides on the 304)."""
-
-    def dumps(self, request: requests.PreparedRequest, response: HTTPResponse,
-              body: bytes | None = None) -> bytes:
-        return super().dumps(_NO_HEADERS, response, body)
-
-    def prepare_response(self, request: requests.PreparedRequest, cached: Mapping[str, Any],
-                         body_file: IO[bytes] | None = None) -> HTTPResponse | None:
-        return super().prepare_response(request, {**cached, "vary": {}}, body_file)
-
-
-class StateCache(BaseCache):
-    """CacheControl's entries (URL -> its serialized answer) in one msgpack file: read on
-    first use, written by `save()` (and `close()`) when an entry changed. `path` None: kept
-    in memory only. A damaged file only costs full requests. Reads and writes of entries
-    take no lock (a dict's get and set are atomic): a poll's threads never queue here."""
+class StateCache:
+    """The conditional-request cache: URL -> `Stored`, in one msgpack file, read on first use
+    and written by `save()` (and `close()`) when an entry changed. `path` None: kept in memory
+    only. A damaged file (or one of another format) only costs full requests. Reads and writes
+    of entries take no lock (a dict's get and set are atomic): a poll's threads never queue."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self._entries: dict[str, bytes] | None = None
+        self._entries: dict[str, Stored] | None = None
         self._dirty = False
         self._lock = threading.Lock()  # the first read of the file, and save()
 
-    def _loaded(self) -> dict[str, bytes]:
+    def _loaded(self) -> dict[str, Stored]:
         entries = self._entries
         if entries is not None:
             return entries
@@ -210,24 +176,25 @@ class StateCache(BaseCache):
                 self._entries = self._read()
             return self._entries
 
-    def _read(self) -> dict[str, bytes]:
+    def _read(self) -> dict[str, Stored]:
         with suppress(OSError, ValueError, TypeError):
             if self.path is not None and self.path.is_file():
                 data = msgpack.unpackb(self.path.read_bytes())
                 if isinstance(data, dict):
-                    return {k: v for k, v in data.items()
-                            if isinstance(k, str) and isinstance(v, bytes)}
+                    return {url: Stored(headers, body) for url, (headers, body) in (
+                        (u, e) for u, e in data.items() if _well_formed(u, e))}
         return {}
 
-    def get(self, key: str) -> bytes | None:
-        return self._loaded().get(key)
+    def get(self, url: str) -> Stored | None:
+        return self._loaded().get(url)
 
-    def set(self, key: str, value: bytes, expires: int | datetime | None = None) -> None:
-        self._loaded()[key] = value
-        self._dirty = True
-
-    def delete(self, key: str) -> None:
-        if self._loaded().pop(key, None) is not None:
+    def put(self, url: str, stored: Stored | None) -> None:
+        """Keep `stored` for `url` (None: forget what was kept)."""
+        entries = self._loaded()
+        if stored is not None:
+            entries[url] = stored
+            self._dirty = True
+        elif entries.pop(url, None) is not None:
             self._dirty = True
 
     def save(self) -> None:
@@ -236,11 +203,25 @@ class StateCache(BaseCache):
             if not self._dirty or self.path is None or self._entries is None:
                 return
             self._dirty = False
-            data = msgpack.packb(dict(self._entries))  # dict(): a copy made under the GIL
-        atomic_write(self.path, data, durable=False)  # a lost cache only costs a refetch
+            entries = dict(self._entries)  # a copy made under the GIL
+        atomic_write(self.path, msgpack.packb({url: (s.headers, s.body)
+                                               for url, s in entries.items()}),
+                     durable=False)  # a lost cache only costs a refetch
 
     def close(self) -> None:
         self.save()
+
+
+def _lower(headers: Mapping[str, str], dropped: Collection[str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in dropped}
+
+
+def _well_formed(url: object, entry: object) -> bool:
+    if not (isinstance(url, str) and isinstance(entry, list) and len(entry) == 2):
+        return False
+    headers, body = entry
+    return isinstance(body, bytes) and isinstance(headers, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
 
 
 @dataclass
@@ -291,40 +272,58 @@ class HttpClient:
                        raise_on_status=False)
         retry.pause = pause
         retry.counted = lambda: self.stats.add(requests=1, retries=1)
-        self.session = self._session(ca_bundle, CacheControlAdapter(
-            self.cache, controller_class=_Revalidate, serializer=_Serializer(),
-            pool_maxsize=pool_size, max_retries=retry))
-        self.downloads = self._session(ca_bundle, HTTPAdapter(pool_maxsize=pool_size,
-                                                              max_retries=retry))
-
-    @staticmethod
-    def _session(ca_bundle: str | None, adapter: HTTPAdapter) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # proxies and CA bundle come from Settings
-        session.verify = ca_bundle or True
-        session.headers["User-Agent"] = USER_AGENT
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        adapter = HTTPAdapter(pool_maxsize=pool_size, max_retries=retry)
+        self.session = requests.Session()
+        self.session.trust_env = False  # proxies and CA bundle come from Settings
+        self.session.verify = ca_bundle or True
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def close(self) -> None:
         """Save the cache, close the connections kept alive (the client can still be used
         afterwards)."""
+        self.cache.save()
         self.session.close()
-        self.downloads.close()
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
              stream: bool = False, allow_redirects: bool = True) -> requests.Response:
-        """One request with the retry policy, whatever status it ends with. A streamed answer
-        comes through the session without the cache. Raises requests' exceptions."""
+        """One request with the retry policy, whatever status it ends with; a GET read whole
+        is conditional (see the module's doc), a streamed one never. Raises requests'
+        exceptions."""
+        session = self.session
+        sent = {**session.headers, **headers} if headers else session.headers
+        stored = None
+        cached = method == "GET" and not stream and not any(k.lower() == "range" for k in sent)
+        if cached and (stored := self.cache.get(url)) is not None:
+            sent = {**sent, **stored.conditions()}
+        # Session.request's merging of settings is requests' dearest step: our session has
+        # no cookies, auth, params or environment to merge, only its headers (merged above)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=method, url=url, headers=sent, cookies=session.cookies)
         proxy = self.proxies.for_url(url)
         self.stats.add(requests=1)
-        response = (self.downloads if stream else self.session).request(
-            method, url, headers=headers, stream=stream, allow_redirects=allow_redirects,
-            timeout=self.policy.timeout, proxies={urlsplit(url).scheme: proxy} if proxy else {})
-        if getattr(response, "from_cache", False):
-            self.stats.add(not_modified=1)
+        response = session.send(prepared, stream=stream, allow_redirects=allow_redirects,
+                                timeout=self.policy.timeout, verify=session.verify, cert=None,
+                                proxies={urlsplit(url).scheme: proxy} if proxy else {})
+        if stored is not None and response.status_code == 304:
+            self._answer_from(stored, url, response)
+        elif cached and response.status_code == 200:
+            self.cache.put(url, Stored.of(response))
         return response
+
+    def _answer_from(self, stored: Stored, url: str, response: requests.Response) -> None:
+        """Make a 304 the stored answer, its headers updated by the 304's (kept again only
+        when its validators changed: an unchanged upstream writes nothing)."""
+        headers = {**stored.headers, **_lower(response.headers, ("content-length",))}
+        if any(headers.get(k) != stored.headers.get(k) for k in _VALIDATORS):
+            self.cache.put(url, Stored(headers, stored.body))
+        response.status_code, response.reason = 200, "OK"
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response._content = stored.body  # the body of a response read whole
+        response.from_cache = True  # type: ignore[attr-defined]  # read by the stats
+        self.stats.add(not_modified=1)
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                 stream: bool = False, allow_status: Collection[int] = (),

@@ -15,9 +15,12 @@ the tag or release page and `tarball_url = component.source_url(version)`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import partial
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Literal
 
 from bot.config import Component, Config, Upstream
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
     from bot.app import App
 
 Status = Literal["up-to-date", "update-available", "error"]
-WORKERS = 16
+# Threads of a poll (this one included), at most one per upstream: enough for the requests
+# of a few dozen upstreams in flight; more only add GIL contention to the CPU-bound parts.
+WORKERS = 8
 PROBES = 3
 
 
@@ -142,18 +147,27 @@ class _Component:
             return self._left == 0
 
 
-def _started_pool(workers: int) -> ThreadPoolExecutor:
-    """A pool whose `workers` threads are all started before any task runs.
+def _share(tasks: Sequence[Callable[[], None]], workers: int) -> None:
+    """Run `tasks` on `workers` threads: this one and the `workers - 1` of a pool, each taking
+    the next task from one queue until none is left. This thread starts on the first task at
+    once, while the pool's threads are still starting (a thread's start waits for the OS to
+    run it: milliseconds on a loaded machine), so few tasks never wait for many threads.
+    A task's exception (a bug: upstream failures are values) is raised here."""
+    queue: SimpleQueue[Callable[[], None]] = SimpleQueue()
+    for task in tasks:
+        queue.put(task)
 
-    The executor starts a thread at a `submit` that finds none idle, and `Thread.start`
-    waits for the new thread to run: with tasks already holding the GIL, that wait costs a
-    switch interval (5 ms) per thread. Started against tasks that only wait, it costs none."""
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="poll")
-    go = threading.Event()
-    for _ in range(workers):
-        pool.submit(go.wait)  # none is idle: each submit starts a thread
-    go.set()
-    return pool
+    def drain() -> None:
+        with suppress(Empty):
+            while True:
+                queue.get_nowait()()
+
+    helpers = max(0, min(workers, len(tasks)) - 1)
+    with ThreadPoolExecutor(helpers or 1, thread_name_prefix="poll") as pool:
+        shared = [pool.submit(drain) for _ in range(helpers)]
+        drain()
+        for done in shared:
+            done.result()
 
 
 def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
@@ -162,10 +176,10 @@ def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
     """Poll the named components (default: all), in config order; never raises for an
     upstream failure (that component's result is an `error`).
 
-    Every upstream is listed by a task on a pool of `workers` threads; the task that completes
-    a component's last listing goes on to decide it (the tarball probes), so probes start as
-    soon as their listing is in rather than after every listing queued before them. Config
-    errors of a source name `config.path`."""
+    Every upstream is listed by a task, on `workers` threads at most (`_share`); the task
+    that completes a component's last listing goes on to decide it (the tarball probes), so
+    probes start as soon as their listing is in rather than after every listing queued before
+    them. Config errors of a source name `config.path`."""
     components = [config.component(n) for n in names] if names else list(
         config.components.values())
     states = [_Component(c) for c in components]
@@ -177,11 +191,8 @@ def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
             done = [d for d in state.listings if d is not None]
             state.result = _decide(state.component, done, deps, probes)
 
-    tasks = [(state, i) for state in states for i in range(len(state.component.upstream))]
-    if tasks:
-        with _started_pool(max(1, min(workers, len(tasks)))) as pool:
-            for done in [pool.submit(list_one, state, i) for state, i in tasks]:
-                done.result()  # a bug in a task is raised here (upstream failures are values)
+    _share([partial(list_one, state, i) for state in states
+            for i in range(len(state.component.upstream))], workers)
     ordered = []
     for state in states:
         if state.result is None:  # no upstream: nothing was listed

@@ -1,13 +1,14 @@
 """bot.http, the one HTTP client, against the loopback upstream server: urllib3's retries
 (5xx, 429 and Retry-After, resets, refused connections), redirects, HEAD probes, proxies from
-Settings only, and CacheControl's conditional requests (304 reuse, persisted across clients,
-never a credential stored, never served without revalidation, streams never stored)."""
+Settings only, and the conditional requests (304 reuse, persisted across clients, never a
+credential stored, never served without revalidation, streams never stored)."""
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
 
+import msgpack  # type: ignore[import-untyped]
 import pytest
 
 from bot.app import App
@@ -165,10 +166,10 @@ def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
     assert http.proxies.for_url("http://internal/x") is None
     assert http.proxies.for_url("https://a.corp/x") is None
     assert http.proxies.for_url("https://example.org/x") == "http://all:1"
-    assert http.session.verify == http.downloads.verify == "/etc/corp-ca.pem"
+    assert http.session.verify == "/etc/corp-ca.pem"
 
 
-# -- conditional requests (CacheControl) ----------------------------------------------------
+# -- conditional requests ------------------------------------------------------------------
 
 def test_a_304_reuses_the_stored_body(upstream: UpstreamServer) -> None:
     url = upstream.add(PAGE, HTML, content_type="text/html")
@@ -266,3 +267,30 @@ def test_streamed_downloads_are_never_stored(upstream: UpstreamServer) -> None:
     with http.stream(url) as response:
         response.close()
     assert all("If-None-Match" not in r.headers for r in upstream.requests_for(TARBALL))
+
+
+def test_a_304_hands_back_the_stored_headers_and_text(upstream: UpstreamServer) -> None:
+    page = "<html>Añadido: 6.14.1</html>"
+    url = upstream.add(PAGE, page, content_type="text/html; charset=utf-8",
+                       headers={"Link": '<https://example.org/?page=2>; rel="next"'})
+    http = client()
+    first = http.request("GET", url)
+    second = http.request("GET", url)
+    assert getattr(second, "from_cache", False) and not getattr(first, "from_cache", False)
+    assert (second.status_code, second.text) == (200, page)
+    assert second.headers["content-type"] == "text/html; charset=utf-8"
+    assert second.links["next"]["url"] == "https://example.org/?page=2"
+
+
+def test_a_cache_file_of_another_format_costs_only_a_full_request(
+        upstream: UpstreamServer, tmp_path: Path) -> None:
+    url = upstream.add(PAGE, HTML)
+    state = tmp_path / "http-cache.msgpack"
+    state.write_bytes(msgpack.packb({url: b"cc=4,\x81\xa4body"}))  # an older cache's entry
+    first = client(cache=StateCache(state))
+    assert first.get_text(url) == HTML
+    assert first.stats.not_modified == 0
+    first.close()
+    second = client(cache=StateCache(state))
+    assert second.get_text(url) == HTML
+    assert second.stats.not_modified == 1

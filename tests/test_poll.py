@@ -102,6 +102,17 @@ def test_the_newest_version_with_a_tarball_is_proposed(
     assert xsp.release.url == "https://github.com/mono/xsp/releases/tag/4.7.1"
 
 
+def test_the_results_do_not_depend_on_the_worker_count(
+        tmp_path: Path, upstream: UpstreamServer, fake_github: FakeGitHub) -> None:
+    seed_all(upstream, fake_github)
+    config = load_config(write_config(tmp_path, upstream))
+    polls = [poll_components(config, make_deps(fake_github), RecordingReporter(), workers=n)
+             for n in (1, 2, 8)]
+    assert [r.component for r in polls[0]] == ["mono", "xsp"]  # config order
+    assert polls[0] == polls[1] == polls[2]
+    assert polls[0][0].status == "update-available"
+
+
 def test_a_tag_without_a_tarball_is_not_proposed(
         tmp_path: Path, upstream: UpstreamServer, fake_github: FakeGitHub) -> None:
     seed_all(upstream, fake_github)
