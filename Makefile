@@ -1,6 +1,6 @@
 # release-bot developer entry points.  `make help` lists the targets.
 #
-#   make test-unit   venv, then the fast tests that need no Docker and no network
+#   make test-unit   venv, then the fast tests that need no Docker and no network (2 workers)
 #   make test        venv + Docker engine + stack images + lint, then pytest (not e2e or
 #                    workflows)
 #   make test-workflows  same set-up, then the workflows under act (pytest -m workflows)
@@ -108,7 +108,7 @@ test: venv engine stack-images lint
 
 test-unit: venv
 	$(call phase,pytest: no Docker, no network)
-	"$(VENV)/bin/pytest" -m "not docker and not e2e and not workflows and not slow and not network" $(PYTEST_ARGS)
+	"$(VENV)/bin/pytest" -n 2 -m "not docker and not e2e and not workflows and not slow and not network" $(PYTEST_ARGS)
 
 test-workflows: venv engine stack-images
 	$(call phase,pytest -m workflows: the workflows under act)
