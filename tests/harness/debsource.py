@@ -12,13 +12,14 @@ its sha256s), ready to be served over loopback to the bot.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.files import sha256_file
 
 APT_SOURCE_FILES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d")
 
@@ -92,9 +93,8 @@ def _complete(dest: Path, dsc_name: str) -> bool:
         f = dest / name
         if not f.is_file() or f.stat().st_size != size:
             return False
-        with f.open("rb") as fh:
-            if hashlib.file_digest(fh, "sha256").hexdigest() != sha:
-                return False
+        if sha256_file(f) != sha:
+            return False
     return True
 
 

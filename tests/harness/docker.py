@@ -9,6 +9,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from bot.arch import ARCHES
+
 # re-exported for network probes: the host is read from apt's configuration
 from tests.harness.debsource import apt_mirror_host  # noqa: F401
 
@@ -61,7 +63,7 @@ def stack_image_tags(arch: str | None = None) -> tuple[str, str]:
 
 def host_arch() -> str:
     machine = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    return next((a.name for a in ARCHES.values() if a.machine == machine), machine)
 
 
 def missing_stack_images(client: docker.DockerClient | None = None,
