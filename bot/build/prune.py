@@ -68,7 +68,9 @@ def prune_script(hook: str) -> str:
                          f"{', '.join(PRUNE_HOOKS)}") from None
     if not commands:
         return "set -e\necho 'prune = \"none\": keeping everything'"
-    lines = ["set -eo pipefail", 'du -sh . | sed "s/^/before prune: /"']
+    lines = ["set -eo pipefail", 'du -sh . | sed "s/^/before prune: /"',
+             # What the artifact would weigh unpruned (same gzip level as bot/build/tarball).
+             'echo "before prune: $(tar -cf - . | gzip -9 | wc -c) bytes as tar.gz"']
     for command in commands:
         lines.append(command)
     lines.append('du -sh . | sed "s/^/after prune: /"')
