@@ -112,10 +112,10 @@ def test_cli_matrix_shrinks_as_artifacts_are_published(tmp_path: Path) -> None:
                    cwd=tmp_path)
     assert plan.code == 0, plan.output
     assert json.loads(plan.stdout) == {"include": [
-        {"component": "mono", "version": "6.14.1", "stack": "heroku-22"},
-        {"component": "mono", "version": "6.14.1", "stack": "heroku-24"},
-        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22"},
-        {"component": "xsp", "version": "4.7.1", "stack": "heroku-24"}]}
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-22", "arch": "amd64"},
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-24", "arch": "amd64"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22", "arch": "amd64"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-24", "arch": "amd64"}]}
 
     out = tmp_path / "out"
     make_artifact(out, "mono", "6.14.1", "heroku-22")
@@ -127,8 +127,8 @@ def test_cli_matrix_shrinks_as_artifacts_are_published(tmp_path: Path) -> None:
                    cwd=tmp_path)
     assert plan.code == 0, plan.output
     assert json.loads(plan.stdout)["include"] == [
-        {"component": "mono", "version": "6.14.1", "stack": "heroku-24"},
-        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22"}]
+        {"component": "mono", "version": "6.14.1", "stack": "heroku-24", "arch": "amd64"},
+        {"component": "xsp", "version": "4.7.1", "stack": "heroku-22", "arch": "amd64"}]
 
     table = run_cli(["--config", str(config), "plan", "--store", store, "--stack", "heroku-22"],
                     env={}, cwd=tmp_path)
@@ -160,7 +160,7 @@ def test_cli_unpinned_left_out_of_matrix_with_a_warning(tmp_path: Path) -> None:
     matrix = json.loads(plan.stdout)
     assert {row["component"] for row in matrix["include"]} == {"mono"}
     assert plan.output.count("release-bot pin xsp") == 2
-    stacks = {"include": [{"stack": row["stack"], "runs-on": "ubuntu-24.04"}
+    stacks = {"include": [{"stack": row["stack"], "arch": "amd64", "runs-on": "ubuntu-24.04"}
                           for row in matrix["include"]]}
     assert len(stacks["include"]) == 2  # one build job per stack
     assert _step_outputs(outputs.read_text()) == {"matrix": json.dumps(matrix), "count": "2",
@@ -228,7 +228,7 @@ def test_cli_version_override_needs_a_sha256_unless_it_is_the_pinned_one(tmp_pat
                     "--sha256", OTHER_PIN)
     assert planned.code == 0, planned.output
     assert json.loads(planned.stdout)["include"] == [
-        {"component": "mono", "version": "6.12.0", "stack": s}
+        {"component": "mono", "version": "6.12.0", "stack": s, "arch": "amd64"}
         for s in ("heroku-22", "heroku-24")]
 
     pinned = _plan(tmp_path, "--json", "--component", "xsp", "--version", "4.7.1")

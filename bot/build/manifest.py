@@ -58,16 +58,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.arch import DEFAULT_ARCH
 from bot.errors import BuildError
 
 SCHEMA = 1
 
 
-def artifact_stem(component: str, version: str, stack: str, *, key: bool = False) -> str:
+def artifact_stem(component: str, version: str, stack: str, *, arch: str = DEFAULT_ARCH,
+                  key: bool = False) -> str:
     """The one naming of an artifact's files, without the suffix (.tar.gz, .json, .sha256):
     `mono-6.14.1-heroku-24` in a build output directory, `heroku-24/mono-6.14.1` as a store
-    key (`key=True`; bot.store.layout checks each part first)."""
-    return f"{stack}/{component}-{version}" if key else f"{component}-{version}-{stack}"
+    key (`key=True`; bot.store.layout checks each part first). amd64 keeps those names; any
+    other architecture is a part of its own: `mono-6.14.1-heroku-24-arm64`,
+    `heroku-24/arm64/mono-6.14.1`."""
+    if key:
+        where = stack if arch == DEFAULT_ARCH else f"{stack}/{arch}"
+        return f"{where}/{component}-{version}"
+    tail = stack if arch == DEFAULT_ARCH else f"{stack}-{arch}"
+    return f"{component}-{version}-{tail}"
 
 
 def artifact_name(component: str, version: str, stack: str) -> str:

@@ -7,6 +7,7 @@ import json
 import click
 
 from bot.app import App
+from bot.arch import ARCHES
 from bot.commands.options import (
     parse_version,
     sha256_option,
@@ -20,15 +21,14 @@ from bot.store.layout import read_index
 from bot.store.unpublished import PlanEntry, plan_unpublished
 from bot.versions import Version
 
-# The GitHub-hosted runner a stack's build job runs on.
-RUNNER = "ubuntu-24.04"
-
 
 def stack_matrix(entries: list[PlanEntry]) -> dict[str, list[dict[str, str]]]:
-    """One build job per stack with something to build: it builds that stack's entries in
-    dependency order and smoke-tests them (`release-bot run --stack S --out DIR`)."""
-    stacks = dict.fromkeys(e.stack for e in entries)
-    return {"include": [{"stack": stack, "runs-on": RUNNER} for stack in stacks]}
+    """One build job per stack and architecture with something to build: it builds those
+    entries in dependency order and smoke-tests them (`release-bot run --stack S --out DIR`),
+    on the GitHub-hosted runner that runs the architecture natively (bot.arch)."""
+    jobs = dict.fromkeys((e.stack, e.arch) for e in entries)
+    return {"include": [{"stack": stack, "arch": arch, "runs-on": ARCHES[arch].runner}
+                        for stack, arch in jobs]}
 
 
 def _version(components: tuple[str, ...], text: str | None) -> Version | None:
@@ -65,7 +65,7 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
     Unpinned components are shown with a warning and left out of the matrix: they cannot
     be built until `release-bot pin` records their sha256. The matrix is also the step
     output `matrix` (with `count`) in GitHub Actions, with `stacks`, one build job per stack
-    (`{"include": [{stack, runs-on}]}`), and the table the step summary.
+    (`{"include": [{stack, arch, runs-on}]}`), and the table the step summary.
     """
     config = app.config
     version = _version(components, version_text)

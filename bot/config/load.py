@@ -33,7 +33,7 @@ _REPO = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"\s")  # str.isspace() characters (both use Py_UNICODE_ISSPACE)
 
-STACK_KEYS = ("build-image", "run-image")
+STACK_KEYS = ("build-image", "run-image", "arches")
 COMPONENT_KEYS = (
     "version",
     "source",
@@ -103,8 +103,24 @@ class _Loader(FieldChecker):
                                 '"heroku/heroku:24-build"')
             run = self.string(self.required(st, "run-image", key), (*key, "run-image"),
                               '"heroku/heroku:24"')
-            out[name] = Stack(name, build, run)
+            out[name] = Stack(name, build, run, self.arches(st, key))
         return out
+
+    def arches(self, st: dict[str, object], key: tuple[str | int, ...]) -> tuple[str, ...]:
+        from bot.arch import ARCHES, DEFAULT_ARCH  # the one list of architectures
+
+        if "arches" not in st:
+            return (DEFAULT_ARCH,)
+        arches = self.strings(st["arches"], (*key, "arches"))
+        if not arches:
+            raise self.fail((*key, "arches"), "no architectures listed",
+                            f'write arches = ["{DEFAULT_ARCH}"] or drop the key')
+        for i, arch in enumerate(arches):
+            self.one_of(arch, ARCHES, (*key, "arches", i), f"unknown architecture {arch!r}")
+            if arch in arches[:i]:
+                raise self.fail((*key, "arches", i), f"architecture {arch!r} is listed twice",
+                                "list each architecture once")
+        return arches
 
     def upstream(self, raw: object, key: tuple[str | int, ...]) -> Upstream:
         data = self.table(raw, key)

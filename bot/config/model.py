@@ -28,6 +28,12 @@ class Stack:
     name: str
     build_image: str
     run_image: str
+    arches: tuple[str, ...] = ("amd64",)  # bot.arch names; the first is the stack's default
+
+    def image(self, which: str, arch: str) -> str:
+        """The build or run image reference for `arch` (`{arch}` in it is replaced)."""
+        ref = self.build_image if which == "build" else self.run_image
+        return ref.replace("{arch}", arch)
 
 
 @dataclass(frozen=True, slots=True)

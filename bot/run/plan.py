@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.arch import DEFAULT_ARCH
 from bot.config import Config
 from bot.errors import UsageError
 from bot.smoke.plan import CHECKS
@@ -82,6 +83,11 @@ def plan_run(config: Config, index: Index, components: Sequence[str] | None = No
                                override_pinned=sha256 is not None, force=force)
     unpinned = tuple(e for e in entries if not e.pinned)
     buildable = [e for e in entries if e.pinned]
+    for e in buildable:
+        if e.arch != DEFAULT_ARCH:  # issue 14: the engine platform is not wired in yet
+            raise UsageError(f"{e.component} {e.version} ({e.stack}) for {e.arch}: `run` "
+                             f"builds {DEFAULT_ARCH} only so far; drop {e.arch!r} from the "
+                             f"arches of [stacks.{e.stack}] in {config.path}")
     published = index.published()
     pin = sha256 if version is not None else None
     runs: list[StackRun] = []
@@ -100,7 +106,7 @@ def plan_run(config: Config, index: Index, components: Sequence[str] | None = No
                       for name in config.build_order(dict.fromkeys(needed))
                       if name not in built)
         for target in fetch:
-            if (target.component, target.version, stack) not in published:
+            if (target.component, target.version, stack, DEFAULT_ARCH) not in published:
                 raise UsageError(f"{target.describe()} is needed on stack {stack} but is "
                                  "neither published nor built in this run; drop --component "
                                  f"or pin {target.component} (`release-bot pin "

@@ -6,15 +6,23 @@ Layout under the store's prefix (an `s3://bucket/prefix` or a `file://DIR`):
     <stack>/<component>-<version>.tar.gz     the tarball of /app (write-once)
     <stack>/<component>-<version>.sha256     "<hex>  <component>-<version>.tar.gz"
     <stack>/<component>-<version>.json       the build manifest (bot.build.manifest), verbatim
+    <stack>/<arch>/<component>-<version>.*   the same three, for an architecture other than
+                                             amd64 (amd64 keys never change)
 
 `index.json` (schema 1):
 
     {"schema": 1, "updated": "2026-01-02T03:04:05Z",
      "artifacts": [{"component": "mono", "version": "6.14.1", "stack": "heroku-24",
                     "key": "heroku-24/mono-6.14.1.tar.gz", "url": "https://...",
-                    "sha256": "<hex>", "size": 123, "published": "2026-01-02T03:04:05Z"}]}
+                    "sha256": "<hex>", "size": 123, "published": "2026-01-02T03:04:05Z",
+                    "arch": "amd64"}],
+     "other-arches": [{... the same fields, "arch": "arm64",
+                       "key": "heroku-24/arm64/mono-6.14.1.tar.gz"}]}
 
-Entries are sorted by component, stack and version; one entry per (component, version, stack).
+`artifacts` holds the amd64 entries only (an entry without `arch` is amd64), so a reader that
+knows nothing of architectures keeps finding exactly what it found before; `other-arches`
+(absent when empty) holds the rest. Entries are sorted by component, stack, arch and version;
+one entry per (component, version, stack, arch).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
+from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import artifact_stem
 from bot.errors import PublishError
 from bot.files import is_sha256
@@ -32,6 +41,9 @@ from bot.store.port import ArtifactStore
 
 INDEX_KEY = "index.json"
 INDEX_SCHEMA = 1
+# Entries for architectures other than amd64 live in a list of their own, so a reader of
+# `artifacts` (every reader before architectures existed) only ever finds amd64 builds.
+OTHER_ARCHES = "other-arches"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
@@ -49,9 +61,10 @@ def check_sha256(value: str, what: str) -> str:
     return value
 
 
-def artifact_key(component: str, version: str, stack: str) -> str:
+def artifact_key(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
     return artifact_stem(check_name("component", component), check_name("version", version),
-                         check_name("stack", stack), key=True) + ".tar.gz"
+                         check_name("stack", stack), arch=check_name("arch", arch),
+                         key=True) + ".tar.gz"
 
 
 def checksum_key(key: str) -> str:
@@ -81,10 +94,11 @@ class IndexEntry:
     sha256: str
     size: int
     published: str
+    arch: str = DEFAULT_ARCH
 
     @property
-    def ident(self) -> tuple[str, str, str]:
-        return (self.component, self.version, self.stack)
+    def ident(self) -> tuple[str, str, str, str]:
+        return (self.component, self.version, self.stack, self.arch)
 
     def same_artifact(self, other: IndexEntry) -> bool:
         """Same bytes at the same place (the publish time does not matter)."""
@@ -96,18 +110,20 @@ class Index:
     entries: tuple[IndexEntry, ...] = ()
     updated: str = ""
 
-    def find(self, component: str, version: str, stack: str) -> IndexEntry | None:
+    def find(self, component: str, version: str, stack: str,
+             arch: str = DEFAULT_ARCH) -> IndexEntry | None:
         for entry in self.entries:
-            if entry.ident == (component, version, stack):
+            if entry.ident == (component, version, stack, arch):
                 return entry
         return None
 
-    def published(self) -> set[tuple[str, str, str]]:
+    def published(self) -> set[tuple[str, str, str, str]]:
         return {e.ident for e in self.entries}
 
 
 def _sorted(entries: Iterable[IndexEntry]) -> tuple[IndexEntry, ...]:
-    return tuple(sorted(entries, key=lambda e: (e.component, e.stack, e.version, e.key)))
+    return tuple(sorted(entries, key=lambda e: (e.component, e.stack, e.arch, e.version,
+                                                 e.key)))
 
 
 def merge_index(index: Index, entries: Iterable[IndexEntry], updated: str) -> Index | None:
@@ -131,7 +147,10 @@ def merge_index(index: Index, entries: Iterable[IndexEntry], updated: str) -> In
 
 def render_index(index: Index) -> bytes:
     doc = {"schema": INDEX_SCHEMA, "updated": index.updated,
-           "artifacts": [asdict(e) for e in index.entries]}
+           "artifacts": [asdict(e) for e in index.entries if e.arch == DEFAULT_ARCH]}
+    others = [asdict(e) for e in index.entries if e.arch != DEFAULT_ARCH]
+    if others:
+        doc[OTHER_ARCHES] = others
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
@@ -147,7 +166,8 @@ def parse_index(data: bytes | None, where: str) -> Index:
         entries = [IndexEntry(
             component=str(e["component"]), version=str(e["version"]), stack=str(e["stack"]),
             key=str(e["key"]), url=str(e["url"]), sha256=str(e["sha256"]), size=int(e["size"]),
-            published=str(e["published"])) for e in doc["artifacts"]]
+            published=str(e["published"]), arch=str(e.get("arch", DEFAULT_ARCH)))
+            for e in [*doc["artifacts"], *doc.get(OTHER_ARCHES, [])]]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError,
             OverflowError, RecursionError) as exc:
         raise PublishError(f"{fix} ({type(exc).__name__}: {exc})") from None

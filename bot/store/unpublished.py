@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.arch import DEFAULT_ARCH
 from bot.config import Config
 from bot.store.layout import Index
 from bot.versions import Version
@@ -17,6 +18,7 @@ class PlanEntry:
     stack: str
     pinned: bool
     published: bool = False  # listed anyway (`force`): rebuilt and replaced
+    arch: str = DEFAULT_ARCH
 
     @property
     def note(self) -> str:
@@ -27,15 +29,17 @@ class PlanEntry:
         return ""
 
     def matrix_row(self) -> dict[str, str]:
-        return {"component": self.component, "version": self.version, "stack": self.stack}
+        return {"component": self.component, "version": self.version, "stack": self.stack,
+                "arch": self.arch}
 
 
 def plan_unpublished(config: Config, index: Index, components: Sequence[str] | None = None,
                      stacks: Sequence[str] | None = None, *, version: Version | None = None,
                      override_pinned: bool = False, force: bool = False) -> list[PlanEntry]:
-    """Every (component, version, stack) of versions.toml missing from `index` (pure).
+    """Every (component, version, stack, arch) of versions.toml missing from `index` (pure).
 
-    Components come in dependency order (Mono before XSP), stacks in versions.toml order.
+    Components come in dependency order (Mono before XSP), stacks in versions.toml order,
+    each stack's architectures in the order its `arches` lists them.
     Unpinned components are listed with `pinned=False`: the caller keeps them out of the
     build matrix and says why. `version` replaces the version of the one component named
     (`override_pinned`: a sha256 for it was given); with `force`, published entries are
@@ -53,7 +57,8 @@ def plan_unpublished(config: Config, index: Index, components: Sequence[str] | N
         for stack in component.stacks:
             if wanted is not None and stack not in wanted:
                 continue
-            done = (name, ver.text, stack) in published
-            if force or not done:
-                entries.append(PlanEntry(name, ver.text, stack, pinned, done))
+            for arch in config.stack(stack).arches:
+                done = (name, ver.text, stack, arch) in published
+                if force or not done:
+                    entries.append(PlanEntry(name, ver.text, stack, pinned, done, arch))
     return entries
