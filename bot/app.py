@@ -185,7 +185,8 @@ class App:
         return Builder(
             cache=self.source_cache,
             runtime=self.engine,
-            images=lambda base, on_line: ensure_builder_image(self.engine, base, on_line),
+            images=lambda base, on_line, arch: ensure_builder_image(self.engine, base, on_line,
+                                                                    arch=arch),
             base_images=lambda ref: base_image(self.engine, ref),
             reporter=self.reporter,
             recipe_root=self.settings.config_path.resolve().parent,

@@ -34,6 +34,12 @@ ARCHES: MappingProxyType[str, Arch] = MappingProxyType({
 _MACHINES = {a.elf_machine: a.machine for a in ARCHES.values()}
 
 
+def platform(arch: str) -> str | None:
+    """The platform to ask the engine for: None for amd64 (the engine's own, as before
+    architectures existed), `linux/<arch>` otherwise."""
+    return None if arch == DEFAULT_ARCH else ARCHES[arch].platform
+
+
 def elf_machine(header: bytes) -> int | None:
     """e_machine of an ELF header (the first 20 bytes of a file), None if not ELF."""
     if len(header) < 20 or header[:4] != b"\x7fELF":

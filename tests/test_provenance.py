@@ -284,7 +284,7 @@ configure-args = ["--disable-nls"]
 patches = ["images/patches/fix.patch", "debian/patches/in-tree"]
 """)
     return Builder(cache=cache, runtime=_Runtime(), reporter=RecordingReporter(),
-                   images=lambda ref, on_line: BuiltImage("release-bot/builder:x", "sha256:b",
+                   images=lambda ref, on_line, arch: BuiltImage("release-bot/builder:x", "sha256:b",
                                                           built=False),
                    base_images=lambda ref: base, recipe_root=tmp_path, clock=clock)
 
@@ -445,7 +445,7 @@ patches = ["images/patches/hello/readme.patch"]
     engine = DockerEngine(docker_client)
     builder = Builder(
         cache=app.source_cache, runtime=engine,
-        images=lambda ref, on_line: ensure_builder_image(engine, ref, on_line),
+        images=lambda ref, on_line, arch: ensure_builder_image(engine, ref, on_line, arch=arch),
         base_images=lambda ref: base_image(engine, ref),
         reporter=app.reporter, recipe_root=recipe.root)
     plan = plan_build(load_config(config), "hello", "test", cpus=2)

@@ -9,7 +9,9 @@ A build of COMPONENT VERSION for STACK leaves three files in the output director
 
 Fields (JSON keys are the dataclass field names; ``schema`` is 1):
 
-* ``component``, ``version``, ``stack``: what was built (version is the text of versions.toml).
+* ``component``, ``version``, ``stack``, ``arch``: what was built (version is the text of
+  versions.toml; ``arch`` absent in manifests written before architectures: amd64). For an
+  architecture other than amd64 the file names end in ``-<stack>-<arch>``.
 * ``artifact``: the tarball's file name (no directory), ``sha256`` its hex digest, ``size``
   its byte count.
 * ``source``: ``{"url", "sha256"}`` of the main source tarball (verified on the host).
@@ -230,10 +232,11 @@ class Manifest:
     files: tuple[str, ...] = ()
     provenance: Provenance | None = None  # None: written before provenance was recorded
     schema: int = SCHEMA
+    arch: str = DEFAULT_ARCH  # absent in manifests written before architectures: amd64
 
     @property
     def stem(self) -> str:
-        return artifact_stem(self.component, self.version, self.stack)
+        return artifact_stem(self.component, self.version, self.stack, arch=self.arch)
 
     @property
     def base_image_digest(self) -> str | None:
@@ -247,6 +250,8 @@ class Manifest:
         data["source"] = {"url": self.source.url, "sha256": self.source.sha256}
         data["extra_sources"] = [asdict(s) for s in self.extra_sources]
         data["files"] = list(self.files)
+        if self.arch == DEFAULT_ARCH:
+            del data["arch"]  # an amd64 manifest keeps the layout it had before architectures
         if self.provenance is None:
             del data["provenance"]  # as manifests before it: no `"provenance": null`
         else:
@@ -278,6 +283,7 @@ class Manifest:
             provenance=(Provenance.from_dict(data["provenance"])
                         if data.get("provenance") is not None else None),
             schema=int(data.get("schema", SCHEMA)),
+            arch=str(data.get("arch", DEFAULT_ARCH)),
         )
 
 
@@ -297,7 +303,7 @@ def load_manifest(path: Path) -> Manifest:
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BuildError(f"build manifest {path} lacks or mangles field {exc}; rebuild "
                          "the artifact with `release-bot build`") from None
-    expected = artifact_name(manifest.component, manifest.version, manifest.stack)
+    expected = manifest.stem + ".tar.gz"
     if manifest.artifact != expected or Path(expected).name != expected:
         # the tarball is looked up beside the manifest: never a path elsewhere
         raise BuildError(f"build manifest {path} names artifact {manifest.artifact[:80]!r}, "

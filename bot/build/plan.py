@@ -122,7 +122,7 @@ class BuildPlan:
 
     @property
     def stem(self) -> str:
-        return artifact_stem(self.component, self.version, self.stack)
+        return artifact_stem(self.component, self.version, self.stack, arch=self.arch)
 
     @property
     def fetches(self) -> tuple[Fetch, ...]:
@@ -181,16 +181,22 @@ def plan_build(
     memory: str | None = None,
     requirements: Mapping[str, str] | None = None,
     sha256: str | None = None,
+    arch: str = DEFAULT_ARCH,
 ) -> BuildPlan:
     """The ordered steps that build `component` (at `version`, default the configured one)
     for `stack`. `requirements` maps each required component to the version whose artifact
     will be unpacked at /app (default: its configured version). `sha256` pins the source of
-    `version` when versions.toml does not (`build --version V --sha256 HEX`)."""
+    `version` when versions.toml does not (`build --version V --sha256 HEX`). `arch` must
+    be one of the stack's `arches`; every ELF file the build installs must be for it."""
     comp: Component = config.component(component)
     st = config.stack(stack)
     if stack not in comp.stacks:
         raise BuildError(f"{comp.name} is not built for stack {stack!r} (its stacks: "
                          f"{', '.join(comp.stacks)}); pick one of those with --stack")
+    if arch not in st.arches:
+        raise BuildError(f"stack {stack} is not built for {arch} (its arches: "
+                         f"{', '.join(st.arches)}); add {arch!r} to the arches of "
+                         f"[stacks.{stack}] in {config.path}, or pick one of those with --arch")
     comp = comp.for_stack(stack)
     ver = version or comp.version
     # A pin only holds for the version it was recorded for.
@@ -206,7 +212,8 @@ def plan_build(
     for name in comp.requires:
         dep = config.component(name)
         dep_version = (requirements or {}).get(name, dep.version.text)
-        requires.append(Requirement(name, dep_version, artifact_stem(name, dep_version, stack),
+        requires.append(Requirement(name, dep_version,
+                                    artifact_stem(name, dep_version, stack, arch=arch),
                                     f"{DEPS}/{name}.tar.gz"))
 
     local: list[LocalFile] = []
@@ -261,7 +268,7 @@ def plan_build(
         component=comp.name,
         version=ver.text,
         stack=stack,
-        build_image=st.build_image,
+        build_image=st.image("build", arch),
         cpus=cpus,
         memory=memory,
         source=source,
@@ -276,9 +283,11 @@ def plan_build(
             "org.release-bot.component": comp.name,
             "org.release-bot.version": ver.text,
             "org.release-bot.stack": stack,
+            "org.release-bot.arch": arch,
         }),
         recipe=Recipe(configure_args=comp.configure_args, make_args=comp.make_args,
                       env=dict(env), prune=comp.prune, bootstrap=comp.bootstrap,
                       pre_install=comp.pre_install),
         patches=comp.patches,
+        arch=arch,
     )

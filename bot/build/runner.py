@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
-from bot.arch import foreign_elf
+from bot.arch import foreign_elf, platform
 from bot.build.manifest import (
     BaseImage,
     Dependency,
@@ -50,7 +50,8 @@ from bot.report import Reporter
 from bot.report.base import Redactor, fmt_seconds
 
 TAIL_LINES = 30
-ImageProvider = Callable[[str, Callable[[str], None]], BuiltImage]
+# The builder image for a stack's build image and an architecture (bot.arch).
+ImageProvider = Callable[[str, Callable[[str], None], str], BuiltImage]
 # The stack's build image (a reference) as the engine knows it; None when it has no such image.
 BaseImageProvider = Callable[[str], BaseImage | None]
 
@@ -169,7 +170,7 @@ class Builder:
         epoch = source_date_epoch(source_file, plan.source.sha256 or "")
         log.line(f"SOURCE_DATE_EPOCH={epoch} (newest mtime in the source tarball)")
         with self._phase(plan, log, "builder image"):
-            image = self.images(plan.build_image, log.line)
+            image = self.images(plan.build_image, log.line, plan.arch)
             log.line(f"builder image {image.tag} {image.id} "
                      f"({'built' if image.built else 'reused'})")
             base = self.base_images(plan.build_image) if self.base_images else None
@@ -190,6 +191,7 @@ class Builder:
             init=True,
             harden=True,
             keep=keep,
+            platform=platform(plan.arch),
         )
         artifact_tmp = work / f"{plan.stem}.tar.gz"
         try:
@@ -325,6 +327,7 @@ class Builder:
             built_against=inputs.built_against,
             files=files,
             provenance=provenance,
+            arch=plan.arch,
         )
         write_manifest(work / f"{plan.stem}.json", manifest)
         for produced in (name, f"{name}.sha256", f"{plan.stem}.json"):

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.app import App
+from bot.arch import ARCHES, DEFAULT_ARCH
 from bot.build.manifest import artifact_stem
 from bot.build.plan import BuildPlan, plan_build
 from bot.build.runner import BuildResult
@@ -27,6 +28,9 @@ _MEMORY = re.compile(r"[0-9]+[bkmg]?", re.IGNORECASE)
 @sha256_option()
 @click.option("--stack", "stacks", multiple=True, metavar="S",
               help="Stack to build for (repeatable; default: every stack of the component).")
+@click.option("--arch", type=click.Choice(list(ARCHES)), default=DEFAULT_ARCH, show_default=True,
+              help="Architecture to build for (one of the stack's arches; another one than "
+                   "the machine's runs under emulation, or on a runner of that architecture).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Output directory [default: dist/artifacts].")
 @click.option("--with-deps", is_flag=True,
@@ -42,7 +46,7 @@ _MEMORY = re.compile(r"[0-9]+[bkmg]?", re.IGNORECASE)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifests as JSON on stdout.")
 @click.pass_obj
 def command(app: App, component: str, version_text: str | None, sha256: str | None,
-            stacks: tuple[str, ...], out_dir: Path | None, with_deps: bool,
+            stacks: tuple[str, ...], arch: str, out_dir: Path | None, with_deps: bool,
             keep_container: bool, cpus: int | None, memory: str | None, show_plan: bool,
             as_json: bool) -> None:
     """Build COMPONENT for a stack: verified sources, no network, no secrets, /app tarball.
@@ -68,10 +72,12 @@ def command(app: App, component: str, version_text: str | None, sha256: str | No
         if with_deps:
             for dep in config.build_order(comp.requires):
                 dep_comp = config.component(dep)
-                if not (out / f"{artifact_stem(dep, dep_comp.version.text, st)}.json").is_file():
-                    plans.append(plan_build(config, dep, st, cpus=ncpu, memory=memory))
+                stem = artifact_stem(dep, dep_comp.version.text, st, arch=arch)
+                if not (out / f"{stem}.json").is_file():
+                    plans.append(plan_build(config, dep, st, cpus=ncpu, memory=memory,
+                                            arch=arch))
         plans.append(plan_build(config, comp.name, st, version, cpus=ncpu, memory=memory,
-                                sha256=pin))
+                                sha256=pin, arch=arch))
 
     if show_plan:
         for plan in plans:
@@ -87,7 +93,8 @@ def command(app: App, component: str, version_text: str | None, sha256: str | No
         app.reporter.info(f"built {result.artifact} ({m.size} bytes, sha256 {m.sha256[:12]}, "
                           f"{m.duration:.1f}s, {result.downloaded} bytes downloaded, builder "
                           f"image {'built' if result.image_built else 'reused'})")
-        app.reporter.output(f"artifact-{m.component}-{m.stack}", str(result.artifact))
+        suffix = "" if m.arch == DEFAULT_ARCH else f"-{m.arch}"
+        app.reporter.output(f"artifact-{m.component}-{m.stack}{suffix}", str(result.artifact))
     if as_json:
         click.echo(json.dumps([json.loads(r.manifest.to_json()) | {
             "path": str(r.artifact), "manifest_path": str(r.manifest_path),

@@ -137,6 +137,7 @@ class DockerEngine:
                 mem_limit=spec.memory,
                 memswap_limit=spec.memory,
                 detach=True,
+                platform=spec.platform,
                 **hardening,
             )
             model.start()
@@ -149,7 +150,8 @@ class DockerEngine:
                     model.remove(force=True, v=True)
 
     def build_image(self, context: Path, *, tag: str, buildargs: Mapping[str, str],
-                    labels: Mapping[str, str], on_line: OnLine) -> str:
+                    labels: Mapping[str, str], on_line: OnLine,
+                    platform: str | None = None) -> str:
         import docker.errors
 
         built_id: str | None = None
@@ -157,7 +159,7 @@ class DockerEngine:
         try:
             events: Any = self._client.api.build(
                 path=str(context), tag=tag, buildargs=dict(buildargs), labels=dict(labels),
-                rm=True, forcerm=True, pull=False, decode=True)
+                rm=True, forcerm=True, pull=False, decode=True, platform=platform)
             for event in events:
                 for line in str(event.get("stream", "")).splitlines():
                     if line.strip():
@@ -186,10 +188,10 @@ class DockerEngine:
         return ImageInfo(str(image.id), dict(image.labels or {}),
                          tuple(sorted(str(d) for d in digests)))
 
-    def pull(self, ref: str) -> str:
+    def pull(self, ref: str, platform: str | None = None) -> str:
         import docker.errors
 
         try:
-            return str(self._client.images.pull(ref).id)
+            return str(self._client.images.pull(ref, platform=platform).id)
         except docker.errors.APIError as exc:
             raise EngineError(_reason(exc)) from None

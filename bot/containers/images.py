@@ -53,7 +53,8 @@ def current_image(engine: ContainerEngine, repository: str, digest: str,
 
 def ensure_image(engine: ContainerEngine, context: Path, *, repository: str, digest: str,
                  inputs_label: str, buildargs: Mapping[str, str], on_line: OnLine,
-                 labels: Mapping[str, str] = MappingProxyType({})) -> BuiltImage:
+                 labels: Mapping[str, str] = MappingProxyType({}),
+                 platform: str | None = None) -> BuiltImage:
     """Build `context` as `repository:<digest[:16]>` unless an image with `digest` exists.
 
     Raises `EngineError` when the build fails (the caller says what to fix)."""
@@ -64,5 +65,6 @@ def ensure_image(engine: ContainerEngine, context: Path, *, repository: str, dig
     args = ", ".join(f"{k}={v}" for k, v in buildargs.items())
     on_line(f"building {tag} from {context}" + (f" ({args})" if args else ""))
     image_id = engine.build_image(context, tag=tag, buildargs=buildargs,
-                                  labels={**labels, inputs_label: digest}, on_line=on_line)
+                                  labels={**labels, inputs_label: digest}, on_line=on_line,
+                                  platform=platform)
     return BuiltImage(tag, image_id, built=True)

@@ -55,6 +55,7 @@ class ContainerSpec:
     init: bool = False  # run the command under the engine's init (reaps, forwards signals)
     harden: bool = False  # no capabilities, no new privileges
     keep: bool = False  # leave the container behind when the session ends
+    platform: str | None = None  # e.g. linux/arm64 (bot.arch); None: the engine's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +96,14 @@ class ContainerEngine(Protocol):
     def session(self, spec: ContainerSpec) -> AbstractContextManager[Container]: ...
 
     def build_image(self, context: Path, *, tag: str, buildargs: Mapping[str, str],
-                    labels: Mapping[str, str], on_line: OnLine) -> str:
-        """Build `context` (its Dockerfile) as `tag`; stream the log; return the image id.
-        Intermediate containers are removed even when the build fails; no base is pulled."""
+                    labels: Mapping[str, str], on_line: OnLine,
+                    platform: str | None = None) -> str:
+        """Build `context` (its Dockerfile) as `tag` (for `platform`, default the engine's);
+        stream the log; return the image id. Intermediate containers are removed even when
+        the build fails; no base is pulled."""
 
     def image(self, ref: str) -> ImageInfo | None:
         """The local image `ref`, None when there is none."""
 
-    def pull(self, ref: str) -> str:
-        """Pull `ref`; return its id."""
+    def pull(self, ref: str, platform: str | None = None) -> str:
+        """Pull `ref` (for `platform`, default the engine's); return its id."""

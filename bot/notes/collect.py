@@ -123,7 +123,7 @@ def artifact_rows(manifests: Sequence[Manifest], index: Index, repository: str =
     rows: list[NoteArtifact] = []
     warnings: list[str] = []
     for m in sorted(manifests, key=lambda m: (m.stack, m.component, m.version)):
-        entry = index.find(m.component, m.version, m.stack)
+        entry = index.find(m.component, m.version, m.stack, m.arch)
         url = NOT_PUBLISHED
         if entry is None:
             warnings.append(f"{m.artifact} is not in the store's index; the notes list it as "

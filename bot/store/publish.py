@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import load_manifest
 from bot.errors import BuildError, PublishError, UsageError
 from bot.files import sha256_file
@@ -54,6 +55,7 @@ class LocalArtifact:
     manifest: Path
     sha256: str
     size: int
+    arch: str = DEFAULT_ARCH
 
 
 class Action(StrEnum):
@@ -100,7 +102,7 @@ def _collect_one(manifest_path: Path) -> LocalArtifact:
         m = load_manifest(manifest_path)
     except BuildError as exc:
         raise PublishError(exc.message) from None
-    key = artifact_key(m.component, m.version, m.stack)
+    key = artifact_key(m.component, m.version, m.stack, m.arch)
     check_sha256(m.sha256, str(manifest_path))
     tarball = manifest_path.with_name(m.artifact)  # load_manifest checked the name
     try:
@@ -123,7 +125,7 @@ def _collect_one(manifest_path: Path) -> LocalArtifact:
             raise PublishError(f"{sidecar} does not match {tarball.name} (sha256 {actual}); "
                                "rebuild it")
     return LocalArtifact(m.component, m.version, m.stack, key, tarball, manifest_path,
-                         actual, size)
+                         actual, size, m.arch)
 
 
 def collect_artifacts(directory: Path) -> list[LocalArtifact]:
@@ -154,7 +156,7 @@ def plan_publish(artifacts: Sequence[LocalArtifact], stored: Mapping[str, Stored
         if have is None:
             steps.append(Step(a, Action.UPLOAD, f"new, uploading {a.size} bytes"))
         elif have.sha256 == a.sha256 and have.size == a.size:
-            entry = index.find(a.component, a.version, a.stack)
+            entry = index.find(a.component, a.version, a.stack, a.arch)
             if entry is not None and entry.sha256 == a.sha256 and entry.key == a.key:
                 steps.append(Step(a, Action.SKIP, "already published"))
             else:
@@ -242,7 +244,7 @@ def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: 
             store.put(manifest_key(a.key), a.manifest.read_bytes(),
                       content_type="application/json")
     entries = tuple(IndexEntry(a.component, a.version, a.stack, a.key, store.public_url(a.key),
-                               a.sha256, a.size, published)
+                               a.sha256, a.size, published, a.arch)
                     for a in (s.artifact for s in plan.steps))
     written = update_index(store, entries, published, known=(index, etag))
     return PublishResult(plan, entries, written)

@@ -71,7 +71,7 @@ def placement(entry: IndexEntry, expected_url: str | None, base_url: str) -> lis
         return [Problem(WRONG_URL, f"url {entry.url[:200]} is not where key {entry.key} is "
                                    f"published ({expected_url})")]
     try:
-        wanted = artifact_key(entry.component, entry.version, entry.stack)
+        wanted = artifact_key(entry.component, entry.version, entry.stack, entry.arch)
     except PublishError as exc:
         return [Problem(MISPLACED, exc.message)]
     if entry.key != wanted:
@@ -144,9 +144,9 @@ def manifest(entry: IndexEntry, got: Fetched) -> tuple[list[Problem], str | None
                                   f"({type(exc).__name__})")], None
     base = m.base_image_digest
     said = {"component": m.component, "version": m.version, "stack": m.stack,
-            "sha256": m.sha256, "size": str(m.size)}
+            "arch": m.arch, "sha256": m.sha256, "size": str(m.size)}
     listed = {"component": entry.component, "version": entry.version, "stack": entry.stack,
-              "sha256": entry.sha256, "size": str(entry.size)}
+              "arch": entry.arch, "sha256": entry.sha256, "size": str(entry.size)}
     differ = [k for k in said if said[k] != listed[k]]
     for values in (said, listed):
         values["sha256"] = _short(values["sha256"][:64])
