@@ -12,6 +12,7 @@ from bot.build.manifest import artifact_name, artifact_stem
 from bot.commands.plan import stack_matrix
 from bot.config import load_config
 from bot.errors import UsageError
+from bot.promote.evidence import expected_builds
 from bot.run.plan import plan_run
 from bot.store.layout import (
     INDEX_SCHEMA,
@@ -141,3 +142,20 @@ def test_run_refuses_an_architecture_it_cannot_build_yet(tmp_path: Path) -> None
     assert plan_run(config, Index(), stacks=["heroku-22"]).builds  # amd64 still plans
     with pytest.raises(UsageError, match=r"arm64.*drop 'arm64' from the arches"):
         plan_run(config, Index(), stacks=["heroku-24"])
+
+
+def test_an_arch_template_in_the_images_is_resolved_wherever_they_are_read(
+        tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    path.write_text(path.read_text()
+                    .replace('"heroku/heroku:24-build"', '"heroku/heroku:24-build-{arch}"')
+                    .replace('"heroku/heroku:24"', '"heroku/heroku:24-{arch}"'))
+    config = load_config(path)
+    assert config.run_images() == {"heroku-22": "heroku/heroku:22",
+                                   "heroku-24": "heroku/heroku:24-amd64"}
+    assert config.run_images("arm64")["heroku-24"] == "heroku/heroku:24-arm64"
+    # promotion compares a manifest's build image with what a build here would record
+    expected = expected_builds(config, plan_unpublished(config, Index()))
+    assert [(x.stack, x.build_image) for xs in expected.values() for x in xs] == [
+        ("heroku-22", "heroku/heroku:22-build"), ("heroku-24", "heroku/heroku:24-build-amd64"),
+        ("heroku-24", "heroku/heroku:24-build-arm64")]

@@ -38,8 +38,8 @@ def _plan(app: App, stack: str | None, artifacts: Path | None, runtime_image: st
         raise UsageError(f"no artifacts directory {directory}; run `release-bot build mono` "
                          "first, or pass --artifacts DIR or --runtime-image IMAGE")
     manifests = [load_manifest(p) for p in sorted(directory.glob("*.json"))]
-    run_images = {s.name: s.run_image for s in app.config.stacks.values()}
-    return plan_from_artifacts(manifests, directory, stack=stack, run_images=run_images,
+    return plan_from_artifacts(manifests, directory, stack=stack,
+                               run_images=app.config.run_images(),
                                only=only, ready_timeout=ready_timeout)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TypeVar
 
+from bot.arch import DEFAULT_ARCH
 from bot.errors import UsageError
 from bot.versions import Version
 
@@ -28,7 +29,7 @@ class Stack:
     name: str
     build_image: str
     run_image: str
-    arches: tuple[str, ...] = ("amd64",)  # bot.arch names; the first is the stack's default
+    arches: tuple[str, ...] = (DEFAULT_ARCH,)  # bot.arch names
 
     def image(self, which: str, arch: str) -> str:
         """The build or run image reference for `arch` (`{arch}` in it is replaced)."""
@@ -129,6 +130,10 @@ class Config:
 
     def stack(self, name: str) -> Stack:
         return self._lookup(self.stacks, "stack", name)
+
+    def run_images(self, arch: str = DEFAULT_ARCH) -> dict[str, str]:
+        """Each stack's run image for `arch` (`{arch}` replaced), by stack name."""
+        return {s.name: s.image("run", arch) for s in self.stacks.values()}
 
     def _lookup(self, table: Mapping[str, T], kind: str, name: str) -> T:
         """table[name], else a UsageError with a did-you-mean (or the known names)."""

@@ -63,10 +63,10 @@ def expected_builds(config: Config, entries: Sequence[PlanEntry]) -> dict[str, l
         if not e.pinned:
             continue
         component = config.component(e.component)
-        plan = plan_build(config, e.component, e.stack)
+        plan = plan_build(config, e.component, e.stack, arch=e.arch)
         out.setdefault(e.stack, []).append(Expected(
             e.component, e.version, e.stack, component.sha256 or "", recipe_hash(plan.recipe),
-            config.stack(e.stack).build_image))
+            plan.build_image))
     return out
 
 

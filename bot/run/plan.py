@@ -84,7 +84,7 @@ def plan_run(config: Config, index: Index, components: Sequence[str] | None = No
     unpinned = tuple(e for e in entries if not e.pinned)
     buildable = [e for e in entries if e.pinned]
     for e in buildable:
-        if e.arch != DEFAULT_ARCH:  # issue 14: the engine platform is not wired in yet
+        if e.arch != DEFAULT_ARCH:  # `build --arch` builds them; `run` does not yet
             raise UsageError(f"{e.component} {e.version} ({e.stack}) for {e.arch}: `run` "
                              f"builds {DEFAULT_ARCH} only so far; drop {e.arch!r} from the "
                              f"arches of [stacks.{e.stack}] in {config.path}")

@@ -135,9 +135,8 @@ def smoke_plan(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], dire
         only = [c.name for c in CHECKS if c.needs in present and (c.needs != "xsp" or xsp)]
         return plan_for_image(deps.runtime_image, has_xsp=xsp, only=only,
                               ready_timeout=deps.ready_timeout)
-    run_images = {s.name: s.run_image for s in deps.config.stacks.values()}
     return plan_from_artifacts([m for m in manifests if m.component in SMOKED], directory,
-                               stack=run.stack, run_images=run_images,
+                               stack=run.stack, run_images=deps.config.run_images(),
                                ready_timeout=deps.ready_timeout)
 
 
