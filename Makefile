@@ -5,9 +5,12 @@
 #                    workflows)
 #   make test-workflows  same set-up, then the workflows under act (pytest -m workflows)
 #   make test-arm64  same set-up plus QEMU and the arm64 stack images, then pytest -m arm64
+#                    (not the e2e one)
 #   make test-lowest the no-Docker tests on the lowest versions pyproject.toml admits
 #   make e2e         same set-up, then pytest -m "e2e or network" (a real Mono 6.14.1 build:
 #                    23 min on 2 quiet cores, 81 min on busy ones)
+#   make e2e-arm64   test-arm64's set-up, then pytest -m "e2e and arm64" (Mono's C runtime,
+#                    make -C mono, built for arm64 under QEMU: about an hour on 2 cores)
 #   make e2e-repro   same set-up, then that build twice from cold caches, compared
 #   make run         same set-up, then `release-bot run $(RUN_ARGS)`
 #
@@ -38,11 +41,11 @@ WORKFLOWS   = $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 
 phase = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv engine stack-images lint test test-unit test-workflows test-arm64 test-lowest e2e e2e-repro run \
+.PHONY: help venv engine stack-images lint test test-unit test-workflows test-arm64 test-lowest e2e e2e-arm64 e2e-repro run \
         clean distclean
 
 help:
-	@echo "targets: venv engine stack-images lint test test-unit test-workflows test-arm64 test-lowest e2e e2e-repro run clean distclean"
+	@echo "targets: venv engine stack-images lint test test-unit test-workflows test-arm64 test-lowest e2e e2e-arm64 e2e-repro run clean distclean"
 	@echo "vars:    PYTEST_ARGS='...'  RUN_ARGS='...'  RUN_CONFIG=versions.toml  VENV=$(VENV)  PYTHON=$(PYTHON)"
 
 # ---------------------------------------------------------------- venv
@@ -122,7 +125,7 @@ test-arm64: venv engine stack-images
 	$(call phase,stack-images: arm64 under QEMU)
 	@STACK_ARCH=arm64 "$(STACK_IMAGES)"
 	$(call phase,pytest -m arm64: arm64 beside amd64 under emulation)
-	"$(VENV)/bin/pytest" -m arm64 $(PYTEST_ARGS)
+	"$(VENV)/bin/pytest" -m "arm64 and not e2e" $(PYTEST_ARGS)
 
 test-lowest:
 	$(call phase,the no-Docker tests on the lowest dependency versions)
@@ -132,7 +135,14 @@ test-lowest:
 # pytest's default 1800 s. The network tests (Debian's archive from a container) run here too.
 e2e: venv engine stack-images
 	$(call phase,pytest -m e2e)
-	"$(VENV)/bin/pytest" -m "e2e or network" --timeout=7200 $(PYTEST_ARGS)
+	"$(VENV)/bin/pytest" -m "(e2e or network) and not arm64" --timeout=7200 $(PYTEST_ARGS)
+
+# Not in CI: Mono's own C runtime (make -C mono) for arm64 under QEMU, about an hour.
+e2e-arm64: venv engine stack-images
+	$(call phase,stack-images: arm64 under QEMU)
+	@STACK_ARCH=arm64 "$(STACK_IMAGES)"
+	$(call phase,pytest -m "e2e and arm64": Mono's C runtime for arm64 under emulation)
+	"$(VENV)/bin/pytest" -m "e2e and arm64" --timeout=10800 $(PYTEST_ARGS)
 
 # Not in CI: run by hand for a reproducibility report (tests/e2e/repro.py); exit 1 if the
 # two tarballs differ.

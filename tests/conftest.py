@@ -9,6 +9,9 @@ Harness fixtures (tests/harness/):
 * ``docker_client`` -- session:  docker.DockerClient; FAILS if no engine (``make engine``),
                        skips only when RELEASE_BOT_SKIP_DOCKER=1
 * ``stack_images``  -- session:  (TEST_BUILD_IMAGE, TEST_RUN_IMAGE), built if missing
+* ``arm64_images``  -- session:  the arm64 (build, run) stack images (QEMU registered and
+                       the images made if missing); the host's also tagged ``build-amd64``,
+                       ``run-amd64``, so ``build-image = "REPO:build-{arch}"`` names both
 * ``debian_runtime`` -- session: tag of a runtime image: the test run image plus Debian's
                        Mono packages (images/runtime-debian), built once, cached by its inputs
 * ``fake_github``   -- function: FakeGitHub (tests/fakegithub/fixture.py, registered below)
@@ -89,6 +92,19 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def stack_images(docker_client: docker.DockerClient) -> tuple[str, str]:
     """(build_tag, run_tag); runs images/stack/make-stack-images.sh when missing."""
     return hdocker.ensure_stack_images(docker_client)
+
+
+@pytest.fixture(scope="session")
+def arm64_images(docker_client: docker.DockerClient, stack_images: tuple[str, str]
+                 ) -> tuple[str, str]:
+    """The arm64 stack images, and the host's also tagged `-amd64`, so that one
+    `build-image = "...:build-{arch}"` names both."""
+    if hdocker.host_arch() != "amd64":
+        pytest.skip("the arm64 tier emulates arm64 on an amd64 machine")
+    images = hdocker.ensure_stack_images(docker_client, "arm64")
+    for tag in stack_images:
+        docker_client.images.get(tag).tag(hdocker.TEST_IMAGE_REPO, tag.rsplit(":", 1)[1] + "-amd64")
+    return images
 
 
 @pytest.fixture(scope="session")

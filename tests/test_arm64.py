@@ -27,20 +27,7 @@ from tests.projects import hello_project, make_tarball
 
 pytestmark = [pytest.mark.arm64, pytest.mark.docker]
 
-REPO = hdocker.TEST_BUILD_IMAGE.rsplit(":", 1)[0]
-
-
-@pytest.fixture(scope="module")
-def arm64_images(docker_client: docker.DockerClient, stack_images: tuple[str, str]
-                 ) -> tuple[str, str]:
-    """The arm64 stack images, and the host's also tagged `-amd64`, so that one
-    `build-image = "...:build-{arch}"` names both."""
-    if hdocker.host_arch() != "amd64":
-        pytest.skip("the arm64 tier emulates arm64 on an amd64 machine")
-    images = hdocker.ensure_stack_images(docker_client, "arm64")
-    for tag in stack_images:
-        docker_client.images.get(tag).tag(REPO, tag.rsplit(":", 1)[1] + "-amd64")
-    return images
+REPO = hdocker.TEST_IMAGE_REPO
 
 
 def _elf_machines(tarball: Path) -> set[int]:

@@ -20,6 +20,7 @@ MAKE_STACK_IMAGES = REPO_ROOT / "images" / "stack" / "make-stack-images.sh"
 
 TEST_BUILD_IMAGE = "release-bot-test/bookworm:build"
 TEST_RUN_IMAGE = "release-bot-test/bookworm:run"
+TEST_IMAGE_REPO = TEST_BUILD_IMAGE.rsplit(":", 1)[0]  # `{REPO}:build-{arch}` names both arches
 STACK_IMAGES = (TEST_BUILD_IMAGE, TEST_RUN_IMAGE)
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
