@@ -40,6 +40,13 @@ def platform(arch: str) -> str | None:
     return None if arch == DEFAULT_ARCH else ARCHES[arch].platform
 
 
+def lane(stack: str, arch: str) -> str:
+    """A (stack, architecture) pair as one name, for the files and workflow artifacts of one
+    build job: the stack alone for amd64 (as before architectures existed), else
+    `<stack>-<arch>` (`heroku-24-arm64`)."""
+    return stack if arch == DEFAULT_ARCH else f"{stack}-{arch}"
+
+
 def elf_machine(header: bytes) -> int | None:
     """e_machine of an ELF header (the first 20 bytes of a file), None if not ELF."""
     if len(header) < 20 or header[:4] != b"\x7fELF":

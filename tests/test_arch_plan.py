@@ -137,11 +137,23 @@ def test_plan_and_matrix_carry_the_architecture_and_its_runner(tmp_path: Path) -
         {"stack": "heroku-24", "arch": "arm64", "runs-on": "ubuntu-24.04-arm"}]}
 
 
-def test_run_refuses_an_architecture_it_cannot_build_yet(tmp_path: Path) -> None:
+def test_run_plans_each_architecture_of_a_stack_on_its_own(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path))
-    assert plan_run(config, Index(), stacks=["heroku-22"]).builds  # amd64 still plans
-    with pytest.raises(UsageError, match=r"arm64.*drop 'arm64' from the arches"):
-        plan_run(config, Index(), stacks=["heroku-24"])
+    plan = plan_run(config, Index())
+    assert [(s.stack, s.arch, s.lane) for s in plan.stacks] == [
+        ("heroku-22", "amd64", "heroku-22"), ("heroku-24", "amd64", "heroku-24"),
+        ("heroku-24", "arm64", "heroku-24-arm64")]
+    assert all(t.arch == s.arch for s in plan.stacks for t in s.builds)
+    assert plan.stacks[2].builds[0].describe() == "mono 6.14.1 (heroku-24, arm64)"
+    # the amd64 artifact published: only arm64 is left, and the filter keeps one architecture
+    index = Index((_entry("heroku-24", "amd64"),))
+    assert [s.lane for s in plan_run(config, index, stacks=["heroku-24"]).stacks] \
+        == ["heroku-24-arm64"]
+    assert [s.lane for s in plan_run(config, Index(), arches=["amd64"]).stacks] \
+        == ["heroku-22", "heroku-24"]
+    with pytest.raises(UsageError, match=r"no stack chosen .* builds for arm64 \(arches of "
+                                         r"heroku-22: amd64\); add arm64 to a stack's arches"):
+        plan_run(config, Index(), stacks=["heroku-22"], arches=["arm64"])
 
 
 def test_an_arch_template_in_the_images_is_resolved_wherever_they_are_read(

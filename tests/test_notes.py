@@ -151,7 +151,7 @@ def test_notes_list_what_the_store_publishes(project: Project) -> None:
         assert f"`{built.sha256}`" in row
         assert f"{built.size / 1024:.1f} KiB" in row
     assert "## mono 6.14.1, xsp 4.7.1" in body
-    rows = {line.split(" | ")[1]: line for line in body.splitlines()
+    rows = {line.split(" | ")[2]: line for line in body.splitlines()
             if line.startswith(f"| {STACK} | ")}
     assert "✅ passed" in rows["console"] and "1.2 s" in rows["console"]
     assert "✅ passed" in rows["web"] and "HTTP 200" in rows["web"]
@@ -228,27 +228,40 @@ def test_smoke_results_file_must_be_results(project: Project) -> None:
 
 
 def test_smoke_results_of_several_stacks_are_merged(project: Project) -> None:
-    """One file per stack (the build workflow's smoke jobs), each result with its stack."""
+    """One file per stack and architecture (the build workflow's jobs), each result with its
+    stack (and arch, but for amd64)."""
     files = []
-    for stack, passed in (("heroku-22", False), ("heroku-24", True)):
-        path = project.root / f"{stack}.json"
-        path.write_text(json.dumps([{"stack": stack, **smoke_result("console", passed)},
-                                    {"stack": stack, **smoke_result("web", True, status=200,
-                                                                    detail="GET /")}]))
+    for stack, arch, passed in (("heroku-22", None, False), ("heroku-24", None, True),
+                                ("heroku-24", "arm64", True)):
+        path = project.root / f"{stack}-{arch}.json"
+        where = {"stack": stack, **({"arch": arch} if arch else {})}
+        path.write_text(json.dumps([{**where, **smoke_result("console", passed)},
+                                    {**where, **smoke_result("web", True, status=200,
+                                                             detail="GET /")}]))
         files += ["--smoke-results", str(path)]
     result = project.cli("notes", "--store", f"file://{project.store}", *files)
     assert result.code == 0, result.output
     rows = [line for line in result.stdout.splitlines()
             if line.startswith("| heroku-2") and ("passed" in line or "failed" in line)]
-    assert [row.split(" | ")[:3] for row in rows] == [
-        ["| heroku-22", "console", "❌ failed"], ["| heroku-22", "web", "✅ passed"],
-        ["| heroku-24", "console", "✅ passed"], ["| heroku-24", "web", "✅ passed"]]
+    assert [row.split(" | ")[:4] for row in rows] == [
+        ["| heroku-22", "amd64", "console", "❌ failed"],
+        ["| heroku-22", "amd64", "web", "✅ passed"],
+        ["| heroku-24", "amd64", "console", "✅ passed"],
+        ["| heroku-24", "amd64", "web", "✅ passed"],
+        ["| heroku-24", "arm64", "console", "✅ passed"],
+        ["| heroku-24", "arm64", "web", "✅ passed"]]
+    bad = project.root / "bad-arch.json"
+    bad.write_text(json.dumps([{"stack": "heroku-24", "arch": "arm46",
+                                **smoke_result("console", True)}]))
+    refused = project.cli("notes", "--store", f"file://{project.store}", "--smoke-results",
+                          str(bad))
+    assert refused.code == 2 and "has arch 'arm46', not one of amd64, arm64" in refused.stderr
 
     # results without a stack take the artifacts' only stack; the same file twice is refused
     plain = project.smoke_file([smoke_result("console", True)])
     one = project.cli("notes", "--store", f"file://{project.store}", "--smoke-results",
                       str(plain))
-    assert "| heroku-24 | console | ✅ passed |" in one.stdout
+    assert "| heroku-24 | amd64 | console | ✅ passed |" in one.stdout
     twice = project.cli("notes", "--store", f"file://{project.store}", "--smoke-results",
                         str(plain), "--smoke-results", str(plain))
     assert twice.code == 2

@@ -19,10 +19,16 @@ from bot.smoke.runtime import write_runtime_context
 RUN_IMAGES = {"heroku-24": "heroku/heroku:24", "test": "release-bot-test/bookworm:run"}
 
 
+def run_images(arch: str) -> dict[str, str]:
+    """As Config.run_images: each stack's run image for `arch`."""
+    return {k: v if arch == "amd64" else f"{v}-{arch}" for k, v in RUN_IMAGES.items()}
+
+
 def manifest(component: str, version: str, stack: str = "test",
-             built_against: dict[str, Dependency] | None = None) -> Manifest:
-    name = f"{component}-{version}-{stack}.tar.gz"
-    return Manifest(component=component, version=version, stack=stack, artifact=name,
+             built_against: dict[str, Dependency] | None = None, arch: str = "amd64"
+             ) -> Manifest:
+    name = f"{component}-{version}-{stack}{'' if arch == 'amd64' else '-' + arch}.tar.gz"
+    return Manifest(component=component, version=version, stack=stack, artifact=name, arch=arch,
                     sha256=f"{component}{version}".ljust(64, "0"), size=1,
                     source=SourceRef(url="http://upstream.invalid/x", sha256="0" * 64),
                     builder_image="sha256:" + "1" * 64, build_image="b",
@@ -35,7 +41,7 @@ def names(plan_checks: tuple[object, ...]) -> list[str]:
 
 def test_mono_alone_runs_console_and_web_on_the_stack_run_image(tmp_path: Path) -> None:
     plan = plan_from_artifacts([manifest("mono", "6.8.0.105")], tmp_path, stack=None,
-                               run_images=RUN_IMAGES)
+                               run_images=run_images)
     assert plan.stack == "test"
     assert plan.base_image == "release-bot-test/bookworm:run"
     assert [(a.component, a.version) for a in plan.artifacts] == [("mono", "6.8.0.105")]
@@ -46,7 +52,7 @@ def test_mono_alone_runs_console_and_web_on_the_stack_run_image(tmp_path: Path) 
 
 def test_xsp_adds_its_check_and_is_extracted_after_mono(tmp_path: Path) -> None:
     plan = plan_from_artifacts([manifest("xsp", "4.7.1"), manifest("mono", "6.8.0.105")],
-                               tmp_path, stack="test", run_images=RUN_IMAGES)
+                               tmp_path, stack="test", run_images=run_images)
     assert [a.component for a in plan.artifacts] == ["mono", "xsp"]
     assert names(plan.checks) == ["console", "web", "xsp"]
     assert "mono 6.8.0.105, xsp 4.7.1" in plan.describe()
@@ -55,14 +61,14 @@ def test_xsp_adds_its_check_and_is_extracted_after_mono(tmp_path: Path) -> None:
 def test_xsp_picks_the_mono_it_was_built_against(tmp_path: Path) -> None:
     monos = [manifest("mono", v) for v in ("6.12.0.199", "6.14.1", "6.8.0.105")]
     xsp = manifest("xsp", "4.7.1", built_against={"mono": Dependency("6.12.0.199", "a" * 64)})
-    plan = plan_from_artifacts([*monos, xsp], tmp_path, stack="test", run_images=RUN_IMAGES)
+    plan = plan_from_artifacts([*monos, xsp], tmp_path, stack="test", run_images=run_images)
     assert [(a.component, a.version) for a in plan.artifacts] == [
         ("mono", "6.12.0.199"), ("xsp", "4.7.1")]
 
 
 def test_without_xsp_the_newest_mono_wins_by_version_order(tmp_path: Path) -> None:
     monos = [manifest("mono", v) for v in ("6.12.0.1000", "6.12.0.199", "6.8.0.105")]
-    plan = plan_from_artifacts(monos, tmp_path, stack="test", run_images=RUN_IMAGES)
+    plan = plan_from_artifacts(monos, tmp_path, stack="test", run_images=run_images)
     assert plan.artifacts[0].version == "6.12.0.1000"
 
 
@@ -70,27 +76,48 @@ def test_xsp_built_against_a_missing_mono_is_a_usage_error(tmp_path: Path) -> No
     xsp = manifest("xsp", "4.7.1", built_against={"mono": Dependency("6.14.1", "a" * 64)})
     with pytest.raises(UsageError, match=r"built against mono 6\.14\.1"):
         plan_from_artifacts([manifest("mono", "6.8.0.105"), xsp], tmp_path, stack="test",
-                            run_images=RUN_IMAGES)
+                            run_images=run_images)
 
 
 def test_other_stacks_are_ignored_and_several_need_a_choice(tmp_path: Path) -> None:
     both = [manifest("mono", "6.8.0.105"), manifest("mono", "6.14.1", stack="heroku-24")]
     with pytest.raises(UsageError, match=r"several stacks .*--stack"):
-        plan_from_artifacts(both, tmp_path, stack=None, run_images=RUN_IMAGES)
-    plan = plan_from_artifacts(both, tmp_path, stack="heroku-24", run_images=RUN_IMAGES)
+        plan_from_artifacts(both, tmp_path, stack=None, run_images=run_images)
+    plan = plan_from_artifacts(both, tmp_path, stack="heroku-24", run_images=run_images)
     assert [(a.version, a.stack) for a in plan.artifacts] == [("6.14.1", "heroku-24")]
     assert plan.base_image == "heroku/heroku:24"
 
 
+def test_the_architecture_picks_the_artifacts_run_image_and_platform(tmp_path: Path) -> None:
+    both = [manifest("mono", "6.14.1"), manifest("mono", "6.14.1", arch="arm64")]
+    with pytest.raises(UsageError, match=r"several architectures \(amd64, arm64\); choose "
+                                         r"one with --arch"):
+        plan_from_artifacts(both, tmp_path, stack="test", run_images=run_images)
+    arm = plan_from_artifacts(both, tmp_path, stack="test", run_images=run_images, arch="arm64")
+    assert [a.path.name for a in arm.artifacts] == ["mono-6.14.1-test-arm64.tar.gz"]
+    assert (arm.base_image, arm.arch, arm.platform) == (
+        "release-bot-test/bookworm:run-arm64", "arm64", "linux/arm64")
+    assert arm.describe().startswith("mono 6.14.1 on release-bot-test/bookworm:run-arm64 "
+                                     "(stack test) for arm64;")
+    amd = plan_from_artifacts(both, tmp_path, stack="test", run_images=run_images, arch="amd64")
+    assert (amd.base_image, amd.platform) == ("release-bot-test/bookworm:run", None)
+    assert plan_from_artifacts(both[1:], tmp_path, stack="test",
+                               run_images=run_images).arch == "arm64"  # the only one there
+    with pytest.raises(UsageError, match=r"no mono artifact for stack test \(arm64\) .*"
+                                         r"`release-bot build mono --stack test --arch arm64`"):
+        plan_from_artifacts(both[:1], tmp_path, stack="test", run_images=run_images,
+                            arch="arm64")
+
+
 def test_missing_mono_empty_dir_and_unknown_stack_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no build artifacts"):
-        plan_from_artifacts([], tmp_path, stack=None, run_images=RUN_IMAGES)
+        plan_from_artifacts([], tmp_path, stack=None, run_images=run_images)
     with pytest.raises(UsageError, match="release-bot build mono --stack test"):
         plan_from_artifacts([manifest("xsp", "4.7.1")], tmp_path, stack="test",
-                            run_images=RUN_IMAGES)
+                            run_images=run_images)
     with pytest.raises(UsageError, match="did you mean 'test'"):
         plan_from_artifacts([manifest("mono", "6.8.0.105", stack="tset")], tmp_path,
-                            stack="tset", run_images=RUN_IMAGES)
+                            stack="tset", run_images=run_images)
 
 
 def test_check_selection_validates_names_and_needs() -> None:

@@ -80,12 +80,12 @@ def artifact_stem(component: str, version: str, stack: str, *, arch: str = DEFAU
     return f"{component}-{version}-{tail}"
 
 
-def artifact_name(component: str, version: str, stack: str) -> str:
-    return artifact_stem(component, version, stack) + ".tar.gz"
+def artifact_name(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
+    return artifact_stem(component, version, stack, arch=arch) + ".tar.gz"
 
 
-def manifest_name(component: str, version: str, stack: str) -> str:
-    return artifact_stem(component, version, stack) + ".json"
+def manifest_name(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
+    return artifact_stem(component, version, stack, arch=arch) + ".json"
 
 
 @dataclass(frozen=True, slots=True)

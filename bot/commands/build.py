@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from bot.app import App
-from bot.arch import ARCHES, DEFAULT_ARCH
+from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import artifact_stem
 from bot.build.plan import BuildPlan, plan_build
 from bot.build.runner import BuildResult
-from bot.commands.options import parse_version, sha256_option, version_option
+from bot.commands.options import arch_option, parse_version, sha256_option, version_option
 from bot.commands.override import override_pin
 from bot.errors import UsageError
 
@@ -28,9 +28,8 @@ _MEMORY = re.compile(r"[0-9]+[bkmg]?", re.IGNORECASE)
 @sha256_option()
 @click.option("--stack", "stacks", multiple=True, metavar="S",
               help="Stack to build for (repeatable; default: every stack of the component).")
-@click.option("--arch", type=click.Choice(list(ARCHES)), default=DEFAULT_ARCH, show_default=True,
-              help="Architecture to build for (one of the stack's arches; another one than "
-                   "the machine's runs under emulation, or on a runner of that architecture).")
+@arch_option("Architecture to build for (one of the stack's arches; another one than the "
+             "machine's runs under emulation, or on a runner of that architecture).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               default=None, help="Output directory [default: dist/artifacts].")
 @click.option("--with-deps", is_flag=True,

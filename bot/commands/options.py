@@ -1,4 +1,5 @@
-"""Options several subcommands share: `--store URL`, `--version V`, `--sha256 HEX`."""
+"""Options several subcommands share: `--store URL`, `--version V`, `--sha256 HEX`,
+`--arch A`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.arch import ARCHES, DEFAULT_ARCH
 from bot.errors import UsageError
 from bot.versions import InvalidVersion, Version
 
@@ -31,6 +33,17 @@ def version_option(help_text: str) -> Callable[[F], F]:
 def sha256_option() -> Callable[[F], F]:
     """`--sha256 HEX`, the pin of --version V (bot.commands.override)."""
     return click.option("--sha256", default=None, metavar="HEX", help=SHA256_HELP)
+
+
+def arch_option(help_text: str, *, default: str | None = DEFAULT_ARCH,
+                multiple: bool = False) -> Callable[[F], F]:
+    """`--arch A` as `arch` (`arches`, a tuple, when `multiple`), one of bot.arch's ARCHES;
+    `default=None`: the command's own choice."""
+    if multiple:
+        return click.option("--arch", "arches", type=click.Choice(list(ARCHES)),
+                            multiple=True, metavar="A", help=help_text)
+    return click.option("--arch", type=click.Choice(list(ARCHES)), default=default,
+                        show_default=default is not None, help=help_text)
 
 
 def parse_version(text: str | None) -> Version | None:

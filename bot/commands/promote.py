@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from bot.app import App
-from bot.commands.options import store_option
+from bot.arch import lane
+from bot.commands.options import arch_option, store_option
 from bot.commands.plan import stack_matrix
 from bot.errors import UsageError
 from bot.forge.actions import GitHubActions
@@ -43,10 +44,10 @@ def _commit(text: str | None) -> str:
 def _report(app: App, outcome: PromoteOutcome, builds: dict[str, int]) -> None:
     rows = []
     for decision in outcome.decisions:
-        rows += [[decision.stack, "promoted", name] for name in decision.files]
-        rows += [[decision.stack, "build", reason] for reason in decision.reasons]
-    decided = {d.stack for d in outcome.decisions}
-    rows += [[stack, "build", "not looked at"] for stack in builds if stack not in decided]
+        rows += [[decision.lane, "promoted", name] for name in decision.files]
+        rows += [[decision.lane, "build", reason] for reason in decision.reasons]
+    decided = {d.lane for d in outcome.decisions}
+    rows += [[lane, "build", "not looked at"] for lane in builds if lane not in decided]
     where = (f" from pull request #{outcome.pull.number}, run {outcome.run.id}"
              if outcome.pull is not None and outcome.run is not None else "")
     app.reporter.table(Table(f"promote{where}", ["stack", "action", "artifact or reason"],
@@ -73,11 +74,12 @@ def command(app: App, store_url: str | None, out_dir: Path, commit: str | None,
     """Publish on the merge what its pull request built and smoke-tested, same bytes.
 
     Finds the pull request merged by --commit, its successful run of --workflow for the
-    head commit (this repository's, never a fork's) and, per planned stack, the artifact
-    release-bot-stack-<stack>; a stack whose every artifact matches what versions.toml asks
-    for (component, version, stack, source sha256, recipe hash, build image, builder
+    head commit (this repository's, never a fork's) and, per planned stack and architecture,
+    the artifact release-bot-stack-<stack> (release-bot-stack-<stack>-<arch> for another
+    architecture than amd64); one whose every artifact matches what versions.toml asks for
+    (component, version, stack, arch, source sha256, recipe hash, build image, builder
     inputs) and whose bytes match their manifests is copied into --out with
-    promoted/<stack>.json. Anything else is a warning naming it, and the stack is built.
+    promoted/<lane>.json. Anything else is a warning naming it, and the stack is built.
     Outputs `stacks` (the build matrix of what is left), `count` and `promoted`.
     Needs GITHUB_TOKEN (actions: read) and GITHUB_REPOSITORY unless --no-promote.
     """
@@ -102,26 +104,31 @@ def command(app: App, store_url: str | None, out_dir: Path, commit: str | None,
             outcome = promote(expected, index, actions, request, builder_inputs(),
                               app.reporter)
     promoted = set(outcome.promoted)
-    left = [e for e in entries if e.stack not in promoted]
+    left = [e for e in entries if lane(e.stack, e.arch) not in promoted]
     app.reporter.output("stacks", json.dumps(stack_matrix(left)))
     app.reporter.output("count", str(len(left)))
     app.reporter.output("promoted", str(len(entries) - len(left)))
     builds: dict[str, int] = {}
     for e in entries:
-        builds[e.stack] = builds.get(e.stack, 0) + 1
+        builds[lane(e.stack, e.arch)] = builds.get(lane(e.stack, e.arch), 0) + 1
     _report(app, outcome, builds)
     click.echo(f"promoted {len(promoted)} stack(s), {len(left)} build(s) left")
 
 
 @click.command(name="builder-inputs")
 @click.option("--stack", required=True, metavar="S", help="The stack built.")
+@arch_option("The architecture built (one of the stack's arches).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               required=True, help="The build output directory (`run --out DIR`).")
 @click.pass_obj
-def builder_inputs_command(app: App, stack: str, out_dir: Path) -> None:
-    """Write DIR/builder/<stack>.json: this bot's version and builder Dockerfile sha256, the
-    builder inputs `promote` compares before publishing a pull request's build."""
-    app.config.stack(stack)  # a stack versions.toml names
+def builder_inputs_command(app: App, stack: str, arch: str, out_dir: Path) -> None:
+    """Write DIR/builder/<stack>.json (<stack>-<arch>.json for another architecture than
+    amd64): this bot's version and builder Dockerfile sha256, the builder inputs `promote`
+    compares before publishing a pull request's build."""
+    arches = app.config.stack(stack).arches  # a stack versions.toml names
+    if arch not in arches:
+        raise UsageError(f"stack {stack} of {app.config.path} builds for {', '.join(arches)}, "
+                         f"not {arch}; add it to the stack's arches or pass one of those")
     inputs = builder_inputs()
-    path = write_builder_inputs(out_dir, stack, inputs)
-    app.reporter.info(f"builder inputs of {stack}: {inputs.to_dict()} in {path}")
+    path = write_builder_inputs(out_dir, stack, arch, inputs)
+    app.reporter.info(f"builder inputs of {lane(stack, arch)}: {inputs.to_dict()} in {path}")

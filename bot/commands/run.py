@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from bot.app import App
-from bot.commands.options import parse_version, sha256_option, store_option, version_option
+from bot.commands.options import (
+    arch_option,
+    parse_version,
+    sha256_option,
+    store_option,
+    version_option,
+)
 from bot.commands.override import override_pin
 from bot.errors import UsageError
 from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
@@ -43,11 +49,12 @@ def _report(app: App, outcome: RunOutcome, out_dir: Path | None) -> None:
         for c in stack.components:
             m, t = c.manifest, c.target
             state = {"kept": kept, "published": published.get(
-                artifact_key(t.component, t.version, t.stack), "published")}.get(c.state, c.state)
-            rows.append([t.component, t.version, t.stack,
+                artifact_key(t.component, t.version, t.stack, t.arch), "published")
+            }.get(c.state, c.state)
+            rows.append([t.component, t.version, stack.lane,
                          m.sha256[:12] + "…" if m is not None else "-", smoke, state])
         if stack.failure is not None:
-            rows.append(["-", "-", stack.stack, "-", smoke,
+            rows.append(["-", "-", stack.lane, "-", smoke,
                          f"failed ({stack.step}): {describe(stack.failure)}"])
     app.reporter.table(Table("release-bot run", ["component", "version", "stack", "sha256",
                                                  "smoke", "publish"], rows))
@@ -63,6 +70,8 @@ def _report(app: App, outcome: RunOutcome, out_dir: Path | None) -> None:
 @store_option()
 @click.option("--stack", "stacks", multiple=True, metavar="S",
               help="Only this stack (repeatable; default: every stack).")
+@arch_option("Only this architecture (repeatable; default: every one of each stack's "
+             "arches).", multiple=True)
 @click.option("--component", "components", multiple=True, metavar="C",
               help="Only this component (repeatable; its requirements must be published).")
 @click.option("--runtime-image", metavar="IMAGE", default=None,
@@ -82,7 +91,7 @@ def _report(app: App, outcome: RunOutcome, out_dir: Path | None) -> None:
               "smoke/<stack>.json) into DIR; publish and announce nothing.")
 @click.option("--plan", "show_plan", is_flag=True, help="Print the plan and exit.")
 @click.pass_obj
-def command(app: App, store_url: str | None, stacks: tuple[str, ...],
+def command(app: App, store_url: str | None, stacks: tuple[str, ...], arches: tuple[str, ...],
             components: tuple[str, ...], runtime_image: str | None, cpus: int | None,
             ready_timeout: float, version_text: str | None, sha256: str | None, force: bool,
             out_dir: Path | None, show_plan: bool) -> None:
@@ -109,7 +118,7 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...],
     with app.reporter.phase("plan"):
         index, _ = read_index(store)
         plan = plan_run(config, index, components or None, stacks or None, version=version,
-                        sha256=pin, force=force)
+                        sha256=pin, force=force, arches=arches or None)
     for entry in plan.unpinned:
         app.reporter.warning(f"{entry.component} {entry.version} ({entry.stack}) is not "
                              f"published and left out: {entry.note}", file=config.path)

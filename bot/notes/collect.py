@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.build.manifest import Manifest, artifact_name, load_manifest
+from bot.arch import ARCHES, DEFAULT_ARCH
+from bot.build.manifest import Manifest, load_manifest
 from bot.config import Config
 from bot.config.model import Upstream
 from bot.errors import PublishError, UsageError
@@ -112,7 +113,7 @@ def components(manifests: Sequence[Manifest], config: Config | None) -> tuple[No
 def attestation_command(manifest: Manifest, repository: str) -> str:
     """The command that checks the artifact's attestation (it names the tarball as built:
     the attestation's subject; `gh` matches by sha256, so any saved name works)."""
-    name = artifact_name(manifest.component, manifest.version, manifest.stack)
+    name = manifest.artifact
     return f"gh attestation verify {shlex.quote(name)} --repo {repository}"
 
 
@@ -122,7 +123,7 @@ def artifact_rows(manifests: Sequence[Manifest], index: Index, repository: str =
     With `repository` (owner/name), each published one names its attestation check."""
     rows: list[NoteArtifact] = []
     warnings: list[str] = []
-    for m in sorted(manifests, key=lambda m: (m.stack, m.component, m.version)):
+    for m in sorted(manifests, key=lambda m: (m.stack, m.arch, m.component, m.version)):
         entry = index.find(m.component, m.version, m.stack, m.arch)
         url = NOT_PUBLISHED
         if entry is None:
@@ -140,7 +141,7 @@ def artifact_rows(manifests: Sequence[Manifest], index: Index, repository: str =
             m.component, m.version, m.stack, url, m.sha256, m.size, m.builder_image, against,
             base_image=m.base_image_digest or "",
             attestation_command=attestation_command(m, repository)
-            if repository and url != NOT_PUBLISHED else ""))
+            if repository and url != NOT_PUBLISHED else "", arch=m.arch))
     return tuple(rows), warnings
 
 
@@ -159,8 +160,12 @@ def _smoke(item: Any, default_stack: str, where: Path) -> NoteSmoke:
         detail = f"{detail} (HTTP {item['http_status']}".rstrip() + (
             f", {float(item['latency_ms']):.0f} ms)" if item.get("latency_ms") is not None
             else ")")
+    arch = item.get("arch") or DEFAULT_ARCH
+    if arch not in ARCHES:
+        raise UsageError(f"{where}: smoke result {item['name']!r} has arch {arch!r}, not one "
+                         f"of {', '.join(ARCHES)}; pass the output of `release-bot smoke --json`")
     return NoteSmoke(item["name"], str(item.get("stack") or default_stack), item["passed"],
-                     seconds, detail.strip(), str(item.get("output_excerpt") or ""))
+                     seconds, detail.strip(), str(item.get("output_excerpt") or ""), arch)
 
 
 def load_smoke_results(path: Path, default_stack: str = "") -> tuple[NoteSmoke, ...]:
@@ -184,13 +189,14 @@ def merge_smoke_results(paths: Sequence[Path], default_stack: str = ""
                         ) -> tuple[NoteSmoke, ...]:
     """The results of several files (one per stack, say), in order; a check of a stack
     found in two files is refused (the same results passed twice, or two runs mixed)."""
-    seen: dict[tuple[str, str], Path] = {}
+    seen: dict[tuple[str, str, str], Path] = {}
     merged: list[NoteSmoke] = []
     for path in paths:
         for result in load_smoke_results(path, default_stack):
-            key = (result.stack, result.name)
+            key = (result.stack, result.arch, result.name)
             if key in seen:
-                where = f" on stack {result.stack}" if result.stack else ""
+                arch = "" if result.arch == DEFAULT_ARCH else f" ({result.arch})"
+                where = f" on stack {result.stack}{arch}" if result.stack else ""
                 raise UsageError(f"smoke check {result.name!r}{where} is in both {seen[key]} "
                                  f"and {path}; pass each stack's results once")
             seen[key] = path
@@ -198,9 +204,11 @@ def merge_smoke_results(paths: Sequence[Path], default_stack: str = ""
     return tuple(merged)
 
 
-def smoke_to_json(stack: str, results: Iterable[Any]) -> list[dict[str, Any]]:
-    """SmokeResults of one stack as `load_smoke_results` reads them back."""
-    return [r.to_json(stack) for r in results]
+def smoke_to_json(stack: str, results: Iterable[Any], arch: str = DEFAULT_ARCH
+                  ) -> list[dict[str, Any]]:
+    """SmokeResults of one stack and architecture as `load_smoke_results` reads them back
+    (`arch` left out for amd64, as before architectures existed)."""
+    return [r.to_json(stack, None if arch == DEFAULT_ARCH else arch) for r in results]
 
 
 def build_notes(manifests: Sequence[Manifest], index: Index, config: Config | None, *,

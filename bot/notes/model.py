@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.arch import DEFAULT_ARCH
+
 
 @dataclass(frozen=True, slots=True)
 class NoteArtifact:
@@ -19,6 +21,7 @@ class NoteArtifact:
     # `gh attestation verify <file> --repo OWNER/REPO`; "" when the repository is unknown or
     # the artifact is not published
     attestation_command: str = ""
+    arch: str = DEFAULT_ARCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class NoteSmoke:
     seconds: float
     detail: str = ""
     output: str = ""  # an excerpt of what the sample printed or answered (upstream text)
+    arch: str = DEFAULT_ARCH  # the runtime's architecture
 
 
 @dataclass(frozen=True, slots=True)

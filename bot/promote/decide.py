@@ -1,14 +1,16 @@
 """Which planned stacks a merge may publish from its pull request's run, and why not (pure).
 
 Promotion publishes the very bytes the pull request built and smoke-tested instead of
-building them again. A stack is promoted only when everything checks out:
+building them again. It decides per lane, a stack and architecture (`bot.arch.lane`:
+`heroku-24`, `heroku-24-arm64`), the unit of one build job; here "stack" means a lane. A
+stack is promoted only when everything checks out:
 
 * the run is a successful run of the pull-request workflow (that file, no other) for the
   merged head commit, of this repository (never a fork's);
 * its artifact `release-bot-stack-<stack>` is there (not expired) and holds, for every
   (component, version) the merged versions.toml plans on that stack, a manifest naming that
-  component, version and stack, the source sha256 versions.toml pins, the recipe hash the
-  merged configuration gives and the stack's build image;
+  component, version, stack and architecture, the source sha256 versions.toml pins, the
+  recipe hash the merged configuration gives and the stack's build image;
 * each tarball's bytes have the manifest's sha256 and size, and its `.sha256` sidecar says so;
 * a build against a requirement (XSP against Mono) names the requirement's bytes promoted
   with it or published;
@@ -22,14 +24,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.arch import DEFAULT_ARCH, lane
 from bot.build.manifest import Manifest
 from bot.forge.actions import WorkflowRun
 
 ARTIFACT_PREFIX = "release-bot-stack-"
 
 
-def artifact_for(stack: str) -> str:
-    return ARTIFACT_PREFIX + stack
+def artifact_for(lane: str) -> str:
+    """The build job's workflow artifact of a stack and architecture (`bot.arch.lane`):
+    `release-bot-stack-heroku-24`, `release-bot-stack-heroku-24-arm64`."""
+    return ARTIFACT_PREFIX + lane
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +47,15 @@ class Expected:
     source_sha256: str
     recipe_sha256: str
     build_image: str
+    arch: str = DEFAULT_ARCH
+
+    @property
+    def lane(self) -> str:
+        return lane(self.stack, self.arch)
 
     def describe(self) -> str:
-        return f"{self.component} {self.version} ({self.stack})"
+        where = self.stack if self.arch == DEFAULT_ARCH else f"{self.stack}, {self.arch}"
+        return f"{self.component} {self.version} ({where})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +83,11 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What the pull request's run left for one stack; `problem` when it left nothing usable
-    (no such artifact, expired, not a zip)."""
+    """What the pull request's run left for one stack and architecture (`lane`, as
+    `bot.arch.lane` names it); `problem` when it left nothing usable (no such artifact,
+    expired, not a zip)."""
 
-    stack: str
+    lane: str
     found: tuple[Found, ...] = ()
     builder: BuilderInputs | None = None
     problem: str = ""
@@ -83,7 +95,7 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class StackDecision:
-    stack: str
+    lane: str  # the stack and architecture (bot.arch.lane)
     promote: bool
     reasons: tuple[str, ...] = ()  # why not (one line each, naming the artifact)
     files: tuple[str, ...] = ()  # the tarballs to publish (with their sidecar and manifest)
@@ -121,9 +133,11 @@ def _check_one(want: Expected, got: Found) -> list[str]:
     if m is None:
         return [f"{got.name}: unusable manifest ({got.manifest_problem})"]
     problems: list[str] = []
-    if (m.component, m.version, m.stack) != (want.component, want.version, want.stack):
+    if (m.component, m.version, m.stack, m.arch) != \
+            (want.component, want.version, want.stack, want.arch):
+        where = m.stack if m.arch == DEFAULT_ARCH else f"{m.stack}, {m.arch}"
         problems.append(f"{got.name}: its manifest is for {m.component} {m.version} "
-                        f"({m.stack}), versions.toml asks for {want.describe()}")
+                        f"({where}), versions.toml asks for {want.describe()}")
         return problems
     if m.source.sha256 != want.source_sha256:
         problems.append(f"{got.name}: built from source sha256 {m.source.sha256[:12]}…, "
@@ -150,21 +164,22 @@ def _check_one(want: Expected, got: Found) -> list[str]:
 
 def decide_stack(expected: Sequence[Expected], evidence: Evidence, builder: BuilderInputs,
                  published: Mapping[tuple[str, str], str]) -> StackDecision:
-    """Promote `evidence.stack` or say why not. `expected`: the stack's planned builds;
+    """Promote `evidence.lane` or say why not. `expected`: the lane's planned builds;
     `builder`: this bot's builder inputs; `published`: (component, version) -> sha256 of
-    what the store publishes on this stack (for a requirement not built here)."""
-    stack = evidence.stack
-    name = artifact_for(stack)
+    what the store publishes on this stack and architecture (for a requirement not built
+    here)."""
+    here = evidence.lane
+    name = artifact_for(here)
     if evidence.problem:
-        return StackDecision(stack, False, (f"{name}: {evidence.problem}",))
+        return StackDecision(here, False, (f"{name}: {evidence.problem}",))
     reasons: list[str] = []
     if evidence.builder is None:
-        reasons.append(f"{name}: no builder inputs recorded (builder/{stack}.json)")
+        reasons.append(f"{name}: no builder inputs recorded (builder/{here}.json)")
     elif evidence.builder != builder:
         reasons.append(f"{name}: built with other builder inputs ({evidence.builder.to_dict()}"
                        f", this bot has {builder.to_dict()})")
     by_ident = {(f.manifest.component, f.manifest.version): f for f in evidence.found
-                if f.manifest is not None and f.manifest.stack == stack}
+                if f.manifest is not None and lane(f.manifest.stack, f.manifest.arch) == here}
     files: list[str] = []
     for want in expected:
         got = by_ident.get((want.component, want.version))
@@ -195,5 +210,5 @@ def decide_stack(expected: Sequence[Expected], evidence: Evidence, builder: Buil
                                f"{against.sha256[:12]}…, which is neither promoted with it "
                                "nor published")
     if reasons:
-        return StackDecision(stack, False, tuple(reasons))
-    return StackDecision(stack, True, files=tuple(files))
+        return StackDecision(here, False, tuple(reasons))
+    return StackDecision(here, True, files=tuple(files))

@@ -44,30 +44,32 @@ class PromoteOutcome:
 
     @property
     def promoted(self) -> list[str]:
-        return [d.stack for d in self.decisions if d.promote]
+        """The lanes (bot.arch.lane) promoted."""
+        return [d.lane for d in self.decisions if d.promote]
 
 
 def _evidence(actions: ActionsReader, artifact: RunArtifact | None, run: WorkflowRun,
-              stack: str, work: Path) -> Evidence:
-    name = artifact_for(stack)
+              lane: str, work: Path) -> Evidence:
+    name = artifact_for(lane)
     if artifact is None:
-        return Evidence(stack, problem=f"run {run.id} has no artifact {name}")
+        return Evidence(lane, problem=f"run {run.id} has no artifact {name}")
     if artifact.expired:
-        return Evidence(stack, problem=f"expired in run {run.id} (artifact {artifact.id})")
+        return Evidence(lane, problem=f"expired in run {run.id} (artifact {artifact.id})")
     try:
-        data = actions.download(artifact, work / f"{stack}.zip")
+        data = actions.download(artifact, work / f"{lane}.zip")
     except ArtifactGone:
-        return Evidence(stack, problem=f"expired in run {run.id} (artifact {artifact.id})")
-    problem = unpack(data, stack, work / stack)
+        return Evidence(lane, problem=f"expired in run {run.id} (artifact {artifact.id})")
+    problem = unpack(data, lane, work / lane)
     if problem:
-        return Evidence(stack, problem=problem)
-    return read_evidence(stack, work / stack)
+        return Evidence(lane, problem=problem)
+    return read_evidence(lane, work / lane)
 
 
 def promote(expected: Mapping[str, Sequence[Expected]], index: Index, actions: ActionsReader,
             request: PromoteRequest, builder: BuilderInputs, reporter: Reporter
             ) -> PromoteOutcome:
-    """Decide per planned stack; a promoted one is copied into `request.out`."""
+    """Decide per planned lane (stack and architecture, the keys of `expected`); a promoted
+    one is copied into `request.out`."""
     outcome = PromoteOutcome()
     stacks = ", ".join(expected) or "nothing"
     try:
@@ -87,29 +89,29 @@ def promote(expected: Mapping[str, Sequence[Expected]], index: Index, actions: A
             return outcome
         outcome.run = run = choice.run
         artifacts = {a.name: a for a in actions.artifacts(run.id)}
-        for stack, wants in expected.items():
-            evidence = _evidence(actions, artifacts.get(artifact_for(stack)), run, stack,
+        for lane, wants in expected.items():
+            evidence = _evidence(actions, artifacts.get(artifact_for(lane)), run, lane,
                                  request.work)
-            outcome.decisions.append(
-                decide_stack(wants, evidence, builder, published_on(index, stack)))
+            published = published_on(index, wants[0].stack, wants[0].arch)
+            outcome.decisions.append(decide_stack(wants, evidence, builder, published))
     except GitHubError as exc:
         reporter.warning(f"cannot promote ({exc.message}): building {stacks}")
         outcome.decisions = []
         return outcome
     for decision in outcome.decisions:
         if decision.promote:
-            keep(request.work / decision.stack, request.out, decision.stack, decision.files,
+            keep(request.work / decision.lane, request.out, decision.lane, decision.files,
                  _record(decision, pull, run))
-            reporter.info(f"{decision.stack}: promoting {', '.join(decision.files)} from pull "
+            reporter.info(f"{decision.lane}: promoting {', '.join(decision.files)} from pull "
                           f"request #{pull.number}, run {run.id} ({run.url})")
         else:
             for reason in decision.reasons:
-                reporter.warning(f"{decision.stack}: not promoted, building it instead: "
+                reporter.warning(f"{decision.lane}: not promoted, building it instead: "
                                  f"{reason}")
     return outcome
 
 
 def _record(decision: StackDecision, pull: MergedPull, run: WorkflowRun) -> dict[str, object]:
-    return {"schema": 1, "stack": decision.stack, "artifacts": list(decision.files),
+    return {"schema": 1, "lane": decision.lane, "artifacts": list(decision.files),
             "pull": {"number": pull.number, "url": pull.url, "head_sha": pull.head_sha},
             "run": {"id": run.id, "url": run.url, "workflow": run.path}}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.arch import DEFAULT_ARCH, lane
 from bot.build.manifest import Manifest
 from bot.errors import (
     BotError,
@@ -72,12 +73,17 @@ class ComponentOutcome:
 class StackOutcome:
     stack: str
     builds: tuple[Target, ...] = ()
+    arch: str = DEFAULT_ARCH
     built: list[Manifest] = field(default_factory=list)
     smoke: list[SmokeResult] = field(default_factory=list)
     failure: Exception | None = None  # what kept the stack from publishing (not the checks)
     step: str = ""  # the step that failed
     published: PublishResult | None = None
     delivered: bool = False  # published, or kept for the publishing job
+
+    @property
+    def lane(self) -> str:
+        return lane(self.stack, self.arch)
 
     @property
     def passed(self) -> bool:
@@ -116,7 +122,7 @@ def exit_code_of(exc: Exception) -> ExitCode:
 
 
 def run_stack(run: StackRun, steps: Steps, reporter: Reporter) -> StackOutcome:
-    outcome = StackOutcome(run.stack, run.builds)
+    outcome = StackOutcome(run.stack, run.builds, run.arch)
     directory: Path | None = None
     try:
         outcome.step = "prepare"
@@ -132,7 +138,7 @@ def run_stack(run: StackRun, steps: Steps, reporter: Reporter) -> StackOutcome:
             outcome.smoke = steps.smoke(run, manifests, directory)
         if not outcome.passed:
             failed = [r for r in outcome.smoke if not r.passed]
-            reporter.error(f"{run.stack}: not published, smoke checks failed: "
+            reporter.error(f"{run.lane}: not published, smoke checks failed: "
                            + "; ".join(f"{r.name}: {r.detail}" for r in failed))
             outcome.step = ""
             return outcome
@@ -142,7 +148,7 @@ def run_stack(run: StackRun, steps: Steps, reporter: Reporter) -> StackOutcome:
         outcome.step = ""
     except Exception as exc:  # noqa: BLE001 - recorded; the other stacks go on
         outcome.failure = exc
-        reporter.error(f"{run.stack}: {describe(exc)}")
+        reporter.error(f"{run.lane}: {describe(exc)}")
         if directory is not None:
             _salvage(steps, run, directory, reporter)
     return outcome
@@ -152,7 +158,7 @@ def _salvage(steps: Steps, run: StackRun, directory: Path, reporter: Reporter) -
     try:
         steps.salvage(run, directory)
     except Exception as exc:  # noqa: BLE001 - the stack has failed already
-        reporter.warning(f"{run.stack}: could not keep the failure's logs: {describe(exc)}")
+        reporter.warning(f"{run.lane}: could not keep the failure's logs: {describe(exc)}")
 
 
 def execute(plan: RunPlan, steps: Steps, reporter: Reporter) -> RunOutcome:
@@ -173,7 +179,7 @@ def failures(outcome: RunOutcome) -> list[tuple[ExitCode, str, Exception | None]
     by_message: dict[str, list[str]] = {}
     for o in broken:  # one source failing fails every stack the same way: say it once
         assert o.failure is not None
-        by_message.setdefault(describe(o.failure), []).append(o.stack)
+        by_message.setdefault(describe(o.failure), []).append(o.lane)
     listed = "; ".join(f"{', '.join(stacks)}: {message}" for message, stacks in by_message.items())
     for o in broken:
         assert o.failure is not None
@@ -182,7 +188,7 @@ def failures(outcome: RunOutcome) -> list[tuple[ExitCode, str, Exception | None]
                       o.failure))
     checks = [o for o in outcome.stacks if o.failure is None and not o.passed]
     if checks:
-        listed = "; ".join(f"{o.stack}: " + ", ".join(r.name for r in o.smoke if not r.passed)
+        listed = "; ".join(f"{o.lane}: " + ", ".join(r.name for r in o.smoke if not r.passed)
                            for o in checks)
         found.append((ExitCode.SMOKE, f"smoke checks failed, those stacks were not "
                                       f"published: {listed}; see the smoke table above", None))

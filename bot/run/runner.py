@@ -1,7 +1,8 @@
 """The steps of `release-bot run` over the real ports: the store, the builder, the container
 engine, the announcer; `bot.run.executor` sequences them and records every failure.
 
-Each stack works in its own directory `<work>/<stack>/` (emptied first): the artifacts taken
+Each stack and architecture works in its own directory `<work>/<lane>/` (emptied first; the
+lane is `heroku-24`, or `heroku-24-arm64` for another architecture than amd64): the artifacts taken
 from the store (streamed to disk, verified against index.json) and those built here, so what
 is smoke-tested and published is exactly this run's. Notes cover what the store publishes
 for the versions in versions.toml, with this run's smoke results, which are also saved as
@@ -23,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.arch import platform
 from bot.build.manifest import Manifest, artifact_name, load_manifest, manifest_name
 from bot.build.plan import plan_build
 from bot.build.runner import Builder
@@ -74,10 +76,10 @@ class RunDeps:
 def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Manifest:
     """Copy a published artifact (streamed), its checksum and manifest into `directory`,
     verified against index.json."""
-    key = artifact_key(target.component, target.version, target.stack)
+    key = artifact_key(target.component, target.version, target.stack, target.arch)
     index, _ = read_index(store)
-    entry = index.find(target.component, target.version, target.stack)
-    name = artifact_name(target.component, target.version, target.stack)
+    entry = index.find(target.component, target.version, target.stack, target.arch)
+    name = artifact_name(target.component, target.version, target.stack, target.arch)
     tarball = directory / name
     stored_manifest = store.read(manifest_key(key)) if entry is not None else None
     if entry is None or stored_manifest is None or not store.download(key, tarball):
@@ -90,15 +92,17 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
                            f"({entry.sha256[:12]}…); the store is damaged: republish it "
                            "with `release-bot publish --force`")
     (directory / f"{name}.sha256").write_bytes(checksum_line(name, entry.sha256))
-    path = directory / manifest_name(target.component, target.version, target.stack)
+    path = directory / manifest_name(target.component, target.version, target.stack,
+                                     target.arch)
     path.write_bytes(stored_manifest.data)
     try:
         manifest = load_manifest(path)
     except BuildError as exc:
         raise PublishError(f"the store's manifest of {key} is unusable ({exc.message}); "
                            "republish it with `release-bot publish --force`") from None
-    if (manifest.component, manifest.version, manifest.stack) != \
-            (target.component, target.version, target.stack) or manifest.sha256 != entry.sha256:
+    if (manifest.component, manifest.version, manifest.stack, manifest.arch) != \
+            (target.component, target.version, target.stack, target.arch) \
+            or manifest.sha256 != entry.sha256:
         raise PublishError(f"{store.public_url(manifest_key(key))} describes another "
                            f"artifact or other bytes than {key}; republish it with "
                            "`release-bot publish --force`")
@@ -106,14 +110,14 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
 
 
 def prepare(deps: RunDeps, run: StackRun) -> Path:
-    directory = deps.work_dir / run.stack
+    directory = deps.work_dir / run.lane
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     return directory
 
 
 def take(deps: RunDeps, target: Target, directory: Path) -> Manifest:
-    with deps.reporter.phase(f"{target.stack}: take {target.describe()}"):
+    with deps.reporter.phase(f"take {target.describe()}"):
         manifest = take_from_store(deps.store, target, directory)
         deps.reporter.info(f"took {target.describe()} from {deps.store.url}")
     return manifest
@@ -122,7 +126,7 @@ def take(deps: RunDeps, target: Target, directory: Path) -> Manifest:
 def build(deps: RunDeps, target: Target, directory: Path) -> Manifest:
     plan = plan_build(deps.config, target.component, target.stack,
                       Version.parse(target.version) if target.sha256 else None,
-                      cpus=deps.cpus, sha256=target.sha256)
+                      cpus=deps.cpus, sha256=target.sha256, arch=target.arch)
     with deps.reporter.phase(f"build {target.describe()}"):
         return deps.builder().build(plan, directory).manifest
 
@@ -131,18 +135,18 @@ def smoke_plan(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], dire
                run_id: str) -> SmokePlan:
     present = {m.component for m in manifests}
     if deps.runtime_image is not None:
-        xsp = has_xsp(deps.engine(), deps.runtime_image, run_id)
+        xsp = has_xsp(deps.engine(), deps.runtime_image, run_id, platform(run.arch))
         only = [c.name for c in CHECKS if c.needs in present and (c.needs != "xsp" or xsp)]
         return plan_for_image(deps.runtime_image, has_xsp=xsp, only=only,
-                              ready_timeout=deps.ready_timeout)
+                              ready_timeout=deps.ready_timeout, arch=run.arch)
     return plan_from_artifacts([m for m in manifests if m.component in SMOKED], directory,
-                               stack=run.stack, run_images=deps.config.run_images(),
-                               ready_timeout=deps.ready_timeout)
+                               stack=run.stack, run_images=deps.config.run_images,
+                               arch=run.arch, ready_timeout=deps.ready_timeout)
 
 
 def smoke(deps: RunDeps, run: StackRun, manifests: Sequence[Manifest], directory: Path
           ) -> list[SmokeResult]:
-    with deps.reporter.phase(f"{run.stack}: smoke tests"):
+    with deps.reporter.phase(f"{run.lane}: smoke tests"):
         run_id = new_run_id()  # labels every smoke container of this stack
         checks = smoke_plan(deps, run, manifests, directory, run_id)
         deps.reporter.info(f"smoke: {checks.describe()}")
@@ -156,12 +160,12 @@ def deliver(deps: RunDeps, run: StackRun, directory: Path, outcome: StackOutcome
             ) -> PublishResult | None:
     """Publish what the stack built; with `out`, keep it for the publishing job (None)."""
     if deps.out is not None:
-        keep_for_publishing(deps.out, run.stack, directory, outcome)
+        keep_for_publishing(deps.out, run.lane, directory, outcome)
         return None
     for target in run.unchecked:
         deps.reporter.warning(f"no smoke checks for {target.component}: the sample apps need "
                               f"Mono; {target.describe()} is published unchecked")
-    with deps.reporter.phase(f"{run.stack}: publish to {deps.store.url}"):
+    with deps.reporter.phase(f"{run.lane}: publish to {deps.store.url}"):
         return publish(deps.store, collect_artifacts(directory), force=False,
                        reporter=deps.reporter)
 
@@ -176,20 +180,19 @@ def salvage(deps: RunDeps, run: StackRun, directory: Path) -> None:
         shutil.copy2(log, deps.out / "failed" / log.name)
 
 
-def keep_for_publishing(out: Path, stack: str, directory: Path, outcome: StackOutcome
+def keep_for_publishing(out: Path, lane: str, directory: Path, outcome: StackOutcome
                         ) -> None:
     """Copy what `outcome` built (tarball, checksum, manifest) and its smoke results, as
-    `smoke/<stack>.json`, into `out`: what the publishing job publishes and announces."""
+    `smoke/<lane>.json`, into `out`: what the publishing job publishes and announces."""
     out.mkdir(parents=True, exist_ok=True)
     for m in outcome.built:
-        name = artifact_name(m.component, m.version, m.stack)
-        for file in (name, f"{name}.sha256",
-                     manifest_name(m.component, m.version, m.stack)):
+        for file in (m.artifact, f"{m.artifact}.sha256", f"{m.stem}.json"):
             shutil.copy2(directory / file, out / file)
     if outcome.smoke:
         (out / "smoke").mkdir(exist_ok=True)
-        atomic_write(out / "smoke" / f"{stack}.json",
-                     json.dumps(smoke_to_json(stack, outcome.smoke), indent=2) + "\n")
+        atomic_write(out / "smoke" / f"{lane}.json",
+                     json.dumps(smoke_to_json(outcome.stack, outcome.smoke, outcome.arch),
+                                indent=2) + "\n")
 
 
 def announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
@@ -203,12 +206,12 @@ def _announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
               ) -> tuple[ReleaseNotes, Announced]:
     index, _ = read_index(deps.store)
     files = store_manifests(deps.store, current_entries(deps.config, index))
-    smoke = [NoteSmoke(r.name, o.stack, r.passed, r.seconds, _detail(r), r.output_excerpt)
-             for o in outcomes for r in o.smoke]
-    published = {(m.component, m.version, o.stack) for o in outcomes if o.published
+    smoke = [NoteSmoke(r.name, o.stack, r.passed, r.seconds, _detail(r), r.output_excerpt,
+                       o.arch) for o in outcomes for r in o.smoke]
+    published = {(m.component, m.version, m.stack, m.arch) for o in outcomes if o.published
                  for m in o.built}
     unchecked = [t.describe() for s in plan.stacks for t in s.unchecked
-                 if (t.component, t.version, t.stack) in published]
+                 if (t.component, t.version, t.stack, t.arch) in published]
     runtime = (f"the prepared runtime image {deps.runtime_image} (it stands in for a runtime "
                "made of these artifacts)") if deps.runtime_image and smoke else ""
     notes, warnings = build_notes([f.manifest for f in files], index, deps.config,
@@ -242,7 +245,8 @@ def steps(deps: RunDeps) -> Steps:
 def run(plan: RunPlan, deps: RunDeps) -> RunOutcome:
     """Execute the plan; save this run's smoke results (JSON) when checks ran."""
     outcome = execute(plan, steps(deps), deps.reporter)
-    results = [item for o in outcome.stacks for item in smoke_to_json(o.stack, o.smoke)]
+    results = [item for o in outcome.stacks
+               for item in smoke_to_json(o.stack, o.smoke, o.arch)]
     if results:
         atomic_write(deps.smoke_results, json.dumps(results, indent=2) + "\n")
     return outcome

@@ -46,9 +46,10 @@ def labels(run_id: str, purpose: str) -> dict[str, str]:
 
 
 def run_console(engine: ContainerEngine, image: str, check: Check, timeout: float,
-                run_id: str) -> SmokeResult:
+                run_id: str, platform: str | None = None) -> SmokeResult:
     started = time.monotonic()
-    with engine.session(ContainerSpec(image, labels=labels(run_id, check.name))) as container:
+    spec = ContainerSpec(image, labels=labels(run_id, check.name), platform=platform)
+    with engine.session(spec) as container:
         code = container.wait(timeout)
         seconds = time.monotonic() - started
         if code is None:
@@ -68,11 +69,11 @@ def run_console(engine: ContainerEngine, image: str, check: Check, timeout: floa
 
 
 def run_http(engine: ContainerEngine, image: str, check: Check, ready_timeout: float,
-             run_id: str, get: HttpGet = http_get) -> SmokeResult:
+             run_id: str, get: HttpGet = http_get, platform: str | None = None) -> SmokeResult:
     assert check.port is not None
     started = time.monotonic()
     spec = ContainerSpec(image, labels=labels(run_id, check.name), network=None,
-                         ports=(check.port,))
+                         ports=(check.port,), platform=platform)
     with engine.session(spec) as container:
         host_port = container.host_port(check.port)
         if host_port is None:
@@ -119,7 +120,8 @@ def _first_answer(container: Container, check: Check, url: str, started: float,
 
 
 def run_check(engine: ContainerEngine, image: str, check: Check, ready_timeout: float,
-              run_id: str) -> SmokeResult:
+              run_id: str, platform: str | None = None) -> SmokeResult:
+    """Run `check` in a fresh container of `image` (for `platform`: bot.arch.platform)."""
     if check.kind == "console":
-        return run_console(engine, image, check, ready_timeout, run_id)
-    return run_http(engine, image, check, ready_timeout, run_id)
+        return run_console(engine, image, check, ready_timeout, run_id, platform)
+    return run_http(engine, image, check, ready_timeout, run_id, platform=platform)

@@ -12,10 +12,11 @@ The checks are fixed (`CHECKS`): `console` and `web` need Mono, `xsp` needs XSP 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.arch import DEFAULT_ARCH, platform
 from bot.build.manifest import Manifest
 from bot.config.model import did_you_mean
 from bot.errors import UsageError
@@ -65,6 +66,11 @@ class SmokePlan:
     stack: str | None = None
     base_image: str | None = None
     artifacts: tuple[RuntimeArtifact, ...] = ()
+    arch: str = DEFAULT_ARCH  # the runtime's: every image and container is for it
+
+    @property
+    def platform(self) -> str | None:
+        return platform(self.arch)
 
     def describe(self) -> str:
         if self.runtime_image is not None:
@@ -72,6 +78,8 @@ class SmokePlan:
         else:
             parts = ", ".join(f"{a.component} {a.version}" for a in self.artifacts)
             runtime = f"{parts} on {self.base_image} (stack {self.stack})"
+        if self.arch != DEFAULT_ARCH:
+            runtime += f" for {self.arch}"
         return f"{runtime}; checks: {', '.join(c.name for c in self.checks)}"
 
 
@@ -97,10 +105,11 @@ def select_checks(available: Collection[str], only: Sequence[str]) -> tuple[Chec
 
 
 def plan_for_image(image: str, *, has_xsp: bool, only: Sequence[str] = (),
-                   ready_timeout: float = DEFAULT_READY_TIMEOUT) -> SmokePlan:
+                   ready_timeout: float = DEFAULT_READY_TIMEOUT,
+                   arch: str = DEFAULT_ARCH) -> SmokePlan:
     available = {"mono", "xsp"} if has_xsp else {"mono"}
     return SmokePlan(checks=select_checks(available, only), ready_timeout=ready_timeout,
-                     runtime_image=image)
+                     runtime_image=image, arch=arch)
 
 
 def _newest(manifests: Sequence[Manifest]) -> Manifest:
@@ -114,14 +123,27 @@ def _newest(manifests: Sequence[Manifest]) -> Manifest:
     return max(manifests, key=key)
 
 
+def _only_arch(manifests: Sequence[Manifest], stack: str, arch: str | None,
+               directory: Path) -> str:
+    arches = sorted({m.arch for m in manifests if m.stack == stack})
+    if arch is not None:
+        return arch
+    if len(arches) > 1:
+        raise UsageError(f"{directory} holds artifacts of stack {stack} for several "
+                         f"architectures ({', '.join(arches)}); choose one with --arch")
+    return arches[0] if arches else DEFAULT_ARCH
+
+
 def plan_from_artifacts(manifests: Sequence[Manifest], directory: Path, *,
-                        stack: str | None, run_images: Mapping[str, str],
-                        only: Sequence[str] = (),
+                        stack: str | None, run_images: Callable[[str], Mapping[str, str]],
+                        only: Sequence[str] = (), arch: str | None = None,
                         ready_timeout: float = DEFAULT_READY_TIMEOUT) -> SmokePlan:
     """Pick the stack's Mono (and XSP, with the Mono it was built against) from `manifests`.
 
-    `run_images` maps stack names to their run image (versions.toml). Several versions of a
-    component: the newest XSP, and the Mono it names in `built_against` (else the newest).
+    `run_images(arch)` maps stack names to their run image for that architecture
+    (versions.toml: `Config.run_images`). `arch`: the artifacts' (default: the only one in
+    `directory` for the stack). Several versions of a component: the newest XSP, and the Mono
+    it names in `built_against` (else the newest).
     """
     stacks = sorted({m.stack for m in manifests})
     if not stacks:
@@ -132,16 +154,20 @@ def plan_from_artifacts(manifests: Sequence[Manifest], directory: Path, *,
             raise UsageError(f"{directory} holds artifacts for several stacks "
                              f"({', '.join(stacks)}); choose one with --stack")
         stack = stacks[0]
-    if stack not in run_images:
-        hint = did_you_mean(stack, run_images)
+    arch = _only_arch(manifests, stack, arch, directory)
+    images = run_images(arch)
+    if stack not in images:
+        hint = did_you_mean(stack, images)
         raise UsageError(f"unknown stack {stack!r}{'; ' + hint if hint else ''} (stacks in "
-                         f"versions.toml: {', '.join(sorted(run_images)) or 'none'})")
-    mine = [m for m in manifests if m.stack == stack]
+                         f"versions.toml: {', '.join(sorted(images)) or 'none'})")
+    mine = [m for m in manifests if (m.stack, m.arch) == (stack, arch)]
     monos = [m for m in mine if m.component == "mono"]
     xsps = [m for m in mine if m.component == "xsp"]
     if not monos:
-        raise UsageError(f"no mono artifact for stack {stack} in {directory}; build it with "
-                         f"`release-bot build mono --stack {stack}`")
+        where, flag = (stack, "") if arch == DEFAULT_ARCH else (f"{stack} ({arch})",
+                                                                f" --arch {arch}")
+        raise UsageError(f"no mono artifact for stack {where} in {directory}; build it with "
+                         f"`release-bot build mono --stack {stack}{flag}`")
     chosen: list[Manifest] = []
     xsp = _newest(xsps) if xsps else None
     wanted = xsp.built_against.get("mono") if xsp is not None else None
@@ -163,6 +189,7 @@ def plan_from_artifacts(manifests: Sequence[Manifest], directory: Path, *,
         checks=select_checks({a.component for a in artifacts}, only),
         ready_timeout=ready_timeout,
         stack=stack,
-        base_image=run_images[stack],
+        base_image=images[stack],
         artifacts=artifacts,
+        arch=arch,
     )

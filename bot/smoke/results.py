@@ -24,11 +24,13 @@ class SmokeResult:
     output_excerpt: str = ""  # console: stdout; web: the body (failures: the container log)
     detail: str = ""  # one line: what was checked, or why it failed
 
-    def to_json(self, stack: str | None = None) -> dict[str, Any]:
-        """One object of `release-bot smoke --json`; `stack` (first) when the runtime was
-        made from a stack's artifacts, so results of several stacks can be merged."""
+    def to_json(self, stack: str | None = None, arch: str | None = None) -> dict[str, Any]:
+        """One object of `release-bot smoke --json`; `stack` and `arch` (first) when the
+        runtime was made from a stack's artifacts, so results of several stacks and
+        architectures can be merged."""
         return {
             **({} if stack is None else {"stack": stack}),
+            **({} if arch is None else {"arch": arch}),
             "name": self.name,
             "passed": self.passed,
             "seconds": round(self.seconds, 3),

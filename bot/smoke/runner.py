@@ -24,7 +24,8 @@ def runtime_image(engine: ContainerEngine, plan: SmokePlan, reporter: Reporter
     if plan.runtime_image is not None:
         return prepared_runtime(engine, plan.runtime_image)
     assert plan.base_image is not None
-    return ensure_runtime_image(engine, plan.base_image, plan.artifacts, reporter.log)
+    return ensure_runtime_image(engine, plan.base_image, plan.artifacts, reporter.log,
+                                platform=plan.platform)
 
 
 def run_smoke(engine: ContainerEngine, plan: SmokePlan, samples: Path,
@@ -52,7 +53,9 @@ def run_smoke(engine: ContainerEngine, plan: SmokePlan, samples: Path,
 
 def _check(engine: ContainerEngine, runtime: BuiltImage, check: Check, plan: SmokePlan,
            samples: Path, reporter: Reporter, run_id: str) -> SmokeResult:
-    app = ensure_app_image(engine, runtime, check, samples, reporter.log, run_id)
+    app = ensure_app_image(engine, runtime, check, samples, reporter.log, run_id,
+                           platform=plan.platform)
     how = "built" if app.image.built else "reused"
     reporter.info(f"{check.name}: app image {app.image.tag} {how} ({app.seconds:.1f}s)")
-    return run_check(engine, app.image.id, check, plan.ready_timeout, run_id)
+    return run_check(engine, app.image.id, check, plan.ready_timeout, run_id,
+                     platform=plan.platform)

@@ -33,7 +33,8 @@ def runtime_dockerfile() -> Path:
 
 
 def smoke_image(engine: ContainerEngine, context: Path, *, repository: str, digest: str,
-                buildargs: Mapping[str, str], on_line: OnLine) -> BuiltImage:
+                buildargs: Mapping[str, str], on_line: OnLine,
+                platform: str | None = None) -> BuiltImage:
     """Build `context` as `repository:<digest[:16]>` unless an image with `digest` exists."""
     tail: collections.deque[str] = collections.deque(maxlen=5)
 
@@ -43,7 +44,8 @@ def smoke_image(engine: ContainerEngine, context: Path, *, repository: str, dige
 
     try:
         return ensure_image(engine, context, repository=repository, digest=digest,
-                            inputs_label=INPUTS_LABEL, buildargs=buildargs, on_line=line)
+                            inputs_label=INPUTS_LABEL, buildargs=buildargs, on_line=line,
+                            platform=platform)
     except EngineError as exc:
         raise SmokeError(f"building image {cached_tag(repository, digest)} failed: {exc} (last "
                          f"lines: {' | '.join(tail)}); fix {context} or its base "
@@ -79,7 +81,8 @@ def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
 
 def ensure_runtime_image(engine: ContainerEngine, base_image: str,
                          artifacts: tuple[RuntimeArtifact, ...], on_line: OnLine,
-                         dockerfile: Path | None = None) -> BuiltImage:
+                         dockerfile: Path | None = None,
+                         platform: str | None = None) -> BuiltImage:
     dockerfile = dockerfile or runtime_dockerfile()
     if not artifacts or artifacts[0].component != "mono":
         raise UsageError("a runtime image needs the mono artifact first; build mono")
@@ -95,7 +98,8 @@ def ensure_runtime_image(engine: ContainerEngine, base_image: str,
     with tempfile.TemporaryDirectory(prefix="release-bot-runtime-") as tmp:
         write_runtime_context(Path(tmp), artifacts, dockerfile)
         return smoke_image(engine, Path(tmp), repository=RUNTIME_REPOSITORY, digest=digest,
-                           buildargs={"BASE_IMAGE": base_image}, on_line=on_line)
+                           buildargs={"BASE_IMAGE": base_image}, on_line=on_line,
+                           platform=platform)
 
 
 def prepared_runtime(engine: ContainerEngine, image: str) -> BuiltImage:
@@ -108,9 +112,10 @@ def prepared_runtime(engine: ContainerEngine, image: str) -> BuiltImage:
     return BuiltImage(image, found.id, built=False)
 
 
-def has_xsp(engine: ContainerEngine, image: str, run_id: str | None = None) -> bool:
+def has_xsp(engine: ContainerEngine, image: str, run_id: str | None = None,
+            platform: str | None = None) -> bool:
     """Whether the runtime image has an executable /app/bin/xsp4."""
     spec = ContainerSpec(image, command=("/bin/sh", "-c", "test -x /app/bin/xsp4"),
-                         labels=labels(run_id or new_run_id(), "probe"))
+                         labels=labels(run_id or new_run_id(), "probe"), platform=platform)
     with engine.session(spec) as container:
         return container.wait(60) == 0

@@ -65,13 +65,15 @@ def sample_files(folder: Path) -> list[Path]:
 
 
 def compile_sample(engine: ContainerEngine, runtime: str, check: Check, source: Path,
-                   out: Path, on_line: OnLine, run_id: str) -> None:
+                   out: Path, on_line: OnLine, run_id: str,
+                   platform: str | None = None) -> None:
     """Compile `source`/*.cs to `out`/<check>.exe in a container of the runtime image."""
     spec = ContainerSpec(
         runtime, command=("/bin/sh", "-c", COMPILE_SCRIPT),
         env={"SAMPLE": check.name, "HOME": "/out"},
         mounts=(Mount(source, "/src"), Mount(out, "/out", read_only=False)),
-        user=f"{os.getuid()}:{os.getgid()}", labels=labels(run_id, f"compile-{check.name}"))
+        user=f"{os.getuid()}:{os.getgid()}", labels=labels(run_id, f"compile-{check.name}"),
+        platform=platform)
     with engine.session(spec) as container:
         code = container.wait(COMPILE_TIMEOUT)  # None: still compiling at the bound
         log = container.logs()
@@ -86,7 +88,8 @@ def compile_sample(engine: ContainerEngine, runtime: str, check: Check, source: 
 
 
 def ensure_app_image(engine: ContainerEngine, runtime: BuiltImage, check: Check,
-                     samples: Path, on_line: OnLine, run_id: str) -> AppImage:
+                     samples: Path, on_line: OnLine, run_id: str,
+                     platform: str | None = None) -> AppImage:
     """The check's app image on `runtime`, compiling the sample first when it must be built."""
     folder = samples / check.name
     files = sample_files(folder)
@@ -100,10 +103,12 @@ def ensure_app_image(engine: ContainerEngine, runtime: BuiltImage, check: Check,
         if check.compiled and current_image(engine, repository, digest, INPUTS_LABEL) is None:
             out = context / "out"
             out.mkdir()
-            compile_sample(engine, runtime.id, check, folder.resolve(), out, on_line, run_id)
+            compile_sample(engine, runtime.id, check, folder.resolve(), out, on_line, run_id,
+                           platform)
             shutil.move(str(out / f"{check.name}.exe"), context / f"{check.name}.exe")
             shutil.rmtree(out)  # with whatever the compiler left in its HOME
         image = smoke_image(engine, context, repository=repository, digest=digest,
-                            buildargs={"RUNTIME_IMAGE": runtime.id}, on_line=on_line)
+                            buildargs={"RUNTIME_IMAGE": runtime.id}, on_line=on_line,
+                            platform=platform)
     return AppImage(check, image, time.monotonic() - started)
 
