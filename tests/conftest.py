@@ -14,6 +14,7 @@ Harness fixtures (tests/harness/):
                        ``run-amd64``, so ``build-image = "REPO:build-{arch}"`` names both
 * ``debian_runtime`` -- session: tag of a runtime image: the test run image plus Debian's
                        Mono packages (images/runtime-debian), built once, cached by its inputs
+* ``debian_runtime_arm64`` -- session: the same on the arm64 run image (under QEMU)
 * ``fake_github``   -- function: FakeGitHub (tests/fakegithub/fixture.py, registered below)
 
 Every test marked ``@pytest.mark.docker`` gets ``docker_client`` automatically, so it
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from bot.arch import platform
 from bot.containers.docker import DockerEngine
 from bot.containers.images import file_parts, inputs_hash
 from bot.resources import images_dir
@@ -107,18 +109,30 @@ def arm64_images(docker_client: docker.DockerClient, stack_images: tuple[str, st
     return images
 
 
+def _debian_runtime(client: docker.DockerClient, run_image: str, arch: str) -> str:
+    context = images_dir() / "runtime-debian"
+    files = sorted(p for p in context.iterdir() if p.is_file())
+    digest = inputs_hash([run_image.encode(), client.images.get(run_image).id.encode(),
+                          *file_parts(files)])
+    image = smoke_image(DockerEngine(client), context,
+                        repository="release-bot-test/runtime-debian", digest=digest,
+                        buildargs={"BASE_IMAGE": run_image}, on_line=print,
+                        platform=platform(arch))
+    return image.tag
+
+
 @pytest.fixture(scope="session")
 def debian_runtime(docker_client: docker.DockerClient, stack_images: tuple[str, str]) -> str:
     """The stand-in runtime: the test stack's run image plus Debian's Mono packages."""
-    run_image = stack_images[1]
-    context = images_dir() / "runtime-debian"
-    files = sorted(p for p in context.iterdir() if p.is_file())
-    digest = inputs_hash([run_image.encode(), docker_client.images.get(run_image).id.encode(),
-                          *file_parts(files)])
-    image = smoke_image(DockerEngine(docker_client), context,
-                        repository="release-bot-test/runtime-debian", digest=digest,
-                        buildargs={"BASE_IMAGE": run_image}, on_line=print)
-    return image.tag
+    return _debian_runtime(docker_client, stack_images[1], "amd64")
+
+
+@pytest.fixture(scope="session")
+def debian_runtime_arm64(docker_client: docker.DockerClient,
+                         arm64_images: tuple[str, str]) -> str:
+    """The same stand-in runtime on the arm64 run image (Debian's arm64 Mono packages,
+    installed under emulation: about 4 minutes the first time)."""
+    return _debian_runtime(docker_client, arm64_images[1], "arm64")
 
 
 @pytest.fixture(autouse=True)

@@ -133,8 +133,9 @@ def test_plan_and_matrix_carry_the_architecture_and_its_runner(tmp_path: Path) -
     assert entries[1].matrix_row() == {"component": "mono", "version": "6.14.1",
                                        "stack": "heroku-24", "arch": "arm64"}
     assert stack_matrix(entries) == {"include": [
-        {"stack": "heroku-22", "arch": "amd64", "runs-on": "ubuntu-24.04"},
-        {"stack": "heroku-24", "arch": "arm64", "runs-on": "ubuntu-24.04-arm"}]}
+        {"stack": "heroku-22", "arch": "amd64", "lane": "heroku-22", "runs-on": "ubuntu-24.04"},
+        {"stack": "heroku-24", "arch": "arm64", "lane": "heroku-24-arm64",
+         "runs-on": "ubuntu-24.04-arm"}]}
 
 
 def test_run_plans_each_architecture_of_a_stack_on_its_own(tmp_path: Path) -> None:

@@ -5,13 +5,16 @@ Debian's qemu-user-static and binfmt-support and makes the arm64 test stack imag
 (images/stack/make-stack-images.sh, STACK_ARCH=arm64). A small autotools project is built
 for amd64 and for arm64 of one stack through the CLI; the arm64 artifact's binaries are
 aarch64 ELF and run from /app in the arm64 run image; both land in one index.json under
-their own keys, and publishing them again writes nothing.
+their own keys, and publishing them again writes nothing. The console smoke check runs on
+the arm64 runtime image (Debian's arm64 Mono packages on the arm64 run image): the sample is
+compiled, its app image built and run, all for linux/arm64.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -93,3 +96,21 @@ def test_one_stack_builds_and_publishes_amd64_and_arm64(
     assert again.code == 0, again.output
     assert again.output.count("already published") == 2, again.output
     assert index_path.read_bytes() == before
+
+
+def test_the_console_smoke_check_passes_on_the_arm64_runtime(
+        tmp_path: Path, debian_runtime_arm64: str, docker_client: docker.DockerClient) -> None:
+    (tmp_path / "versions.toml").write_text(
+        f'[stacks.test]\nbuild-image = "{REPO}:build-{{arch}}"\n'
+        f'run-image = "{REPO}:run-{{arch}}"\narches = ["amd64", "arm64"]\n')
+    env = {"DOCKER_HOST": hdocker.docker_base_url()}
+    result = run_cli(["smoke", "--runtime-image", debian_runtime_arm64, "--arch", "arm64",
+                      "--check", "console", "--json"], env=env, cwd=tmp_path)
+    assert result.code == 0, result.output[-3000:]
+    (console,) = json.loads(result.stdout)
+    assert console["passed"] and "Hello World" in console["output_excerpt"], console
+    print(f"console smoke on arm64 under emulation: {console['seconds']}s")
+    # what ran was arm64: the app image the check built (or reused) is for linux/arm64
+    match = re.search(r"console: app image (release-bot/smoke-console:[0-9a-f]+)", result.output)
+    assert match, result.output[-3000:]
+    assert docker_client.images.get(match.group(1)).attrs["Architecture"] == "arm64"

@@ -160,8 +160,8 @@ def test_cli_unpinned_left_out_of_matrix_with_a_warning(tmp_path: Path) -> None:
     matrix = json.loads(plan.stdout)
     assert {row["component"] for row in matrix["include"]} == {"mono"}
     assert plan.output.count("release-bot pin xsp") == 2
-    stacks = {"include": [{"stack": row["stack"], "arch": "amd64", "runs-on": "ubuntu-24.04"}
-                          for row in matrix["include"]]}
+    stacks = {"include": [{"stack": row["stack"], "arch": "amd64", "lane": row["stack"],
+                           "runs-on": "ubuntu-24.04"} for row in matrix["include"]]}
     assert len(stacks["include"]) == 2  # one build job per stack
     assert _step_outputs(outputs.read_text()) == {"matrix": json.dumps(matrix), "count": "2",
                                                   "stacks": json.dumps(stacks)}

@@ -104,7 +104,8 @@ def test_a_matching_stack_is_promoted_and_published_byte_for_byte(merge: Merge) 
     assert any(f"run {run_id} has no artifact release-bot-stack-heroku-22" in w
                for w in _warnings(result)), result.output
     assert json.loads(merge.output("stacks")) == {
-        "include": [{"stack": "heroku-22", "arch": "amd64", "runs-on": "ubuntu-24.04"}]}
+        "include": [{"stack": "heroku-22", "arch": "amd64", "lane": "heroku-22",
+                     "runs-on": "ubuntu-24.04"}]}
     assert merge.output("count") == "2" and merge.output("promoted") == "2"
 
     published = merge.publish()
@@ -170,7 +171,8 @@ def test_bad_input_is_refused_with_a_warning_naming_it_and_built(merge: Merge,
     assert any(all(n in w for n in named) for w in _warnings(result)), result.output
     assert not list(merge.out.glob("*.tar.gz")) and not (merge.out / "promoted").exists()
     assert json.loads(merge.output("stacks")) == {
-        "include": [{"stack": s, "arch": "amd64", "runs-on": "ubuntu-24.04"} for s in STACKS]}
+        "include": [{"stack": s, "arch": "amd64", "lane": s, "runs-on": "ubuntu-24.04"}
+                    for s in STACKS]}
     assert merge.output("count") == "4" and merge.output("promoted") == "0"
     assert merge.publish().code != 0  # nothing to publish
     assert not (merge.store / "index.json").exists()

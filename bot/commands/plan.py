@@ -7,7 +7,7 @@ import json
 import click
 
 from bot.app import App
-from bot.arch import ARCHES
+from bot.arch import ARCHES, lane
 from bot.commands.options import (
     parse_version,
     sha256_option,
@@ -25,10 +25,11 @@ from bot.versions import Version
 def stack_matrix(entries: list[PlanEntry]) -> dict[str, list[dict[str, str]]]:
     """One build job per stack and architecture with something to build: it builds those
     entries in dependency order and smoke-tests them (`release-bot run --stack S --out DIR`),
-    on the GitHub-hosted runner that runs the architecture natively (bot.arch)."""
+    on the GitHub-hosted runner that runs the architecture natively (bot.arch); `lane` names
+    the job (`heroku-24`, `heroku-24-arm64`) as its workflow artifacts are named."""
     jobs = dict.fromkeys((e.stack, e.arch) for e in entries)
-    return {"include": [{"stack": stack, "arch": arch, "runs-on": ARCHES[arch].runner}
-                        for stack, arch in jobs]}
+    return {"include": [{"stack": stack, "arch": arch, "lane": lane(stack, arch),
+                         "runs-on": ARCHES[arch].runner} for stack, arch in jobs]}
 
 
 def _version(components: tuple[str, ...], text: str | None) -> Version | None:

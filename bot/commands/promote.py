@@ -132,3 +132,4 @@ def builder_inputs_command(app: App, stack: str, arch: str, out_dir: Path) -> No
     inputs = builder_inputs()
     path = write_builder_inputs(out_dir, stack, arch, inputs)
     app.reporter.info(f"builder inputs of {lane(stack, arch)}: {inputs.to_dict()} in {path}")
+    app.reporter.output("lane", lane(stack, arch))  # names the job's workflow artifacts

@@ -21,8 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
+from bot.arch import foreign_elf
 from bot.report import RecordingReporter
 from bot.store.publish import collect_artifacts, publish
 from bot.store.s3 import S3Store
@@ -405,3 +407,70 @@ def test_scheduled_verify_keeps_one_issue_while_the_store_is_damaged(
     (closed,) = buildpack.fake.issues(OWNER, NAME)
     assert closed["number"] == issue["number"] and closed["state"] == "closed"
     assert buildpack.fake.comments(OWNER, NAME, issue["number"])
+
+
+# -- arm64 (issue 14) ------------------------------------------------------------------------
+# arm64 through the workflows (issue 14): the README's build workflow, under act, for a stack
+# with `arches = ["amd64", "arm64"]`.
+#
+# The plan gives the arm64 job GitHub's arm64 runner (`ubuntu-24.04-arm`) and the amd64 job the
+# amd64 one; act maps both labels to this machine, so the arm64 job builds under QEMU here (on
+# GitHub it runs natively). Each job keeps its own workflow artifact
+# (`release-bot-stack-heroku-24`, `release-bot-stack-heroku-24-arm64`), the smoke checks run on
+# each architecture's runtime, and one publish job puts both in one index.json: amd64 under
+# `artifacts` at its old key, arm64 under `other-arches`. Marked `arm64` (`make test-arm64`
+# runs it, with the arm64 images).
+RUN_REPO = "release-bot-test/wf-runtime"
+
+
+@pytest.mark.arm64  # `make test-arm64` runs it, with the arm64 images
+def test_an_arm64_lane_is_planned_on_the_arm64_runner_built_published_and_announced(
+        buildpack: Buildpack, arm64_images: tuple[str, str], debian_runtime: str,
+        debian_runtime_arm64: str, docker_client: docker.DockerClient) -> None:
+    for arch, image in (("amd64", debian_runtime), ("arm64", debian_runtime_arm64)):
+        docker_client.images.get(image).tag(RUN_REPO, arch)
+    text = buildpack.versions_toml("1.0")
+    start = text.index("[stacks.heroku-22]")
+    end = text.index("[components.mono]")
+    text = (text[:start] + f'[stacks.heroku-24]\nbuild-image = "{hdocker.TEST_IMAGE_REPO}:'
+            f'build-{{arch}}"\nrun-image = "{RUN_REPO}:{{arch}}"\n'
+            'arches = ["amd64", "arm64"]\n\n' + text[end:])
+    sha = buildpack.write_versions(text)
+    run = buildpack.act("build.yml", "push", buildpack.push_event(sha))
+    assert run.returncode == 0, run.log[-8000:]
+    assert_ok(run, "plan", "build (heroku-24)", "build (heroku-24-arm64)", "publish", "release")
+
+    # each lane keeps its own workflow artifact, its smoke results and builder inputs by lane
+    kept = {str(f.relative_to(buildpack.root / "artifacts" / "1")) for f in
+            (buildpack.root / "artifacts" / "1").rglob("*.json")}
+    assert {"release-bot-stack-heroku-24-arm64/smoke/heroku-24-arm64.json",
+            "release-bot-stack-heroku-24-arm64/builder/heroku-24-arm64.json",
+            "release-bot-stack-heroku-24-arm64/mono-1.0-heroku-24-arm64.json",
+            "release-bot-stack-heroku-24/smoke/heroku-24.json"} <= kept, sorted(kept)
+
+    # the build matrix (plan's, and promote's: what is left to build) runs each lane natively
+    for job in ("plan", "promote"):
+        line = next(line for line in run.lines(job) if "::set-output:: stacks=" in line)
+        matrix = json.loads(line.split("stacks=", 1)[1])
+        assert [(j["lane"], j["runs-on"]) for j in matrix["include"]] == [
+            ("heroku-24", "ubuntu-24.04"), ("heroku-24-arm64", "ubuntu-24.04-arm")], job
+
+    index = buildpack.index()
+    assert index is not None
+    assert sorted(e["key"] for e in index["artifacts"]) == [
+        "heroku-24/mono-1.0.tar.gz", "heroku-24/xsp-2.0.tar.gz"]
+    other = {e["key"]: e for e in index["other-arches"]}
+    assert sorted(other) == ["heroku-24/arm64/mono-1.0.tar.gz", "heroku-24/arm64/xsp-2.0.tar.gz"]
+    body = buildpack.s3.client().get_object(
+        Bucket=buildpack.bucket, Key="buildpack/heroku-24/arm64/mono-1.0.tar.gz")["Body"].read()
+    tarball = buildpack.root / "mono-1.0-heroku-24-arm64.tar.gz"
+    tarball.write_bytes(body)
+    assert foreign_elf(tarball, "arm64") == [] and foreign_elf(tarball, "amd64")  # all aarch64
+
+    (release,) = buildpack.releases()
+    for entry in [*index["artifacts"], *other.values()]:
+        assert entry["url"] in release["body"] and entry["sha256"] in release["body"]
+    smoke_rows = [line for line in release["body"].splitlines()
+                  if line.startswith("| heroku-24 | arm64 |")]
+    assert {row.split(" | ")[2] for row in smoke_rows} == {"console", "web", "xsp"}
+    assert all("✅ passed" in row for row in smoke_rows), smoke_rows
