@@ -12,7 +12,9 @@ from bot.build.manifest import artifact_name, artifact_stem
 from bot.commands.plan import stack_matrix
 from bot.config import load_config
 from bot.errors import UsageError
+from bot.notes.model import NoteSmoke
 from bot.promote.evidence import expected_builds
+from bot.promote.report import build_report, render_report
 from bot.run.plan import plan_run
 from bot.store.layout import (
     INDEX_SCHEMA,
@@ -26,6 +28,7 @@ from bot.store.layout import (
 )
 from bot.store.unpublished import plan_unpublished
 from tests.clirunner import run_cli
+from tests.test_smoke_plan import manifest
 
 PIN = "a" * 64
 VERSIONS = f"""
@@ -172,3 +175,21 @@ def test_an_arch_template_in_the_images_is_resolved_wherever_they_are_read(
     assert [(x.stack, x.build_image) for xs in expected.values() for x in xs] == [
         ("heroku-22", "heroku/heroku:22-build"), ("heroku-24", "heroku/heroku:24-build-amd64"),
         ("heroku-24", "heroku/heroku:24-build-arm64")]
+
+
+def test_the_pull_request_report_keeps_each_architecture_apart(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path))
+    entries = plan_unpublished(config, Index(), stacks=["heroku-24"])
+    arm = manifest("mono", "6.14.1", stack="heroku-24", arch="arm64")
+    smoke = [NoteSmoke("console", "heroku-24", True, 1.0),
+             NoteSmoke("console", "heroku-24", False, 2.0, arch="arm64")]
+    report = build_report(entries, [arm], Index((_entry("heroku-24", "arm64"),)), smoke,
+                          "https://example.test/run/1", "f" * 40)
+    assert [(r.entry.arch, r.manifest) for r in report.rows] == [("amd64", None),
+                                                                 ("arm64", arm)]
+    assert report.failed_stacks == ["heroku-24", "heroku-24-arm64"]
+    text = render_report(report)
+    assert "| mono | 6.14.1 | heroku-24 | ❌ failed |" in text
+    assert "| mono | 6.14.1 | heroku-24-arm64 | ✅ built |" in text
+    assert "- heroku-24: ✅ console (1.0s)" in text
+    assert "- heroku-24-arm64: ❌ console (2.0s)" in text

@@ -1,6 +1,7 @@
-"""The pull request's build report (pure): one row per planned (component, version, stack)
-with the build's result and time, the tarball's size and its change against the version the
-store publishes, the sha256 and the stack's smoke checks; a link to the logs of a failure.
+"""The pull request's build report (pure): one row per planned (component, version, stack,
+arch; the stack column shows the lane, `heroku-24-arm64` for arm64) with the build's result
+and time, the tarball's size and its change against the version the store publishes, the
+sha256 and the lane's smoke checks; a link to the logs of a failure.
 
 The comment starts with a hidden marker so `release-bot pr-report` finds and edits its own
 comment instead of adding one per push. Everything shown comes from the manifests the
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.arch import lane
 from bot.build.manifest import Manifest
 from bot.notes.model import NoteSmoke
 from bot.notes.render import human_size, md_code, md_escape, md_link
@@ -39,8 +41,9 @@ class PrReport:
 
     @property
     def failed_stacks(self) -> list[str]:
-        stacks = dict.fromkeys(r.entry.stack for r in self.rows if r.manifest is None)
-        stacks.update(dict.fromkeys(s.stack for s in self.smoke if not s.passed))
+        """The lanes (bot.arch.lane) that failed."""
+        stacks = dict.fromkeys(_lane(r.entry) for r in self.rows if r.manifest is None)
+        stacks.update(dict.fromkeys(lane(s.stack, s.arch) for s in self.smoke if not s.passed))
         return list(stacks)
 
     @property
@@ -48,19 +51,22 @@ class PrReport:
         return bool(self.rows) and not self.failed_stacks
 
 
+def _lane(entry: PlanEntry) -> str:
+    return lane(entry.stack, entry.arch)
+
+
 def previous_published(index: Index, entry: PlanEntry) -> IndexEntry | None:
-    """The newest version of the same component and stack the store publishes, other than
-    the one planned (what a buildpack gets today)."""
-    others = [e for e in index.entries if (e.component, e.stack) == (entry.component,
-                                                                     entry.stack)
-              and e.version != entry.version]
+    """The newest version of the same component, stack and architecture the store publishes,
+    other than the one planned (what a buildpack gets today)."""
+    others = [e for e in index.entries if (e.component, e.stack, e.arch) ==
+              (entry.component, entry.stack, entry.arch) and e.version != entry.version]
     return max(others, key=lambda e: Version.parse(e.version), default=None)
 
 
 def build_report(entries: Sequence[PlanEntry], manifests: Sequence[Manifest], index: Index,
                  smoke: Sequence[NoteSmoke], run_url: str, head_sha: str) -> PrReport:
-    kept = {(m.component, m.version, m.stack): m for m in manifests}
-    rows = tuple(ReportRow(e, kept.get((e.component, e.version, e.stack)),
+    kept = {(m.component, m.version, m.stack, m.arch): m for m in manifests}
+    rows = tuple(ReportRow(e, kept.get((e.component, e.version, e.stack, e.arch)),
                            previous_published(index, e)) for e in entries)
     return PrReport(rows, tuple(smoke), run_url, head_sha)
 
@@ -76,7 +82,7 @@ def _change(size: int, previous: IndexEntry | None) -> str:
 
 def _row(row: ReportRow) -> str:
     e, m = row.entry, row.manifest
-    head = f"| {md_escape(e.component)} | {md_escape(e.version)} | {md_escape(e.stack)} |"
+    head = f"| {md_escape(e.component)} | {md_escape(e.version)} | {md_escape(_lane(e))} |"
     if m is None:
         return head + " ❌ failed | - | - | - | - |"
     return (f"{head} ✅ built | {m.duration:.0f}s | {human_size(m.size)} | "
@@ -85,8 +91,8 @@ def _row(row: ReportRow) -> str:
 
 def _smoke_lines(report: PrReport) -> list[str]:
     lines = []
-    for stack in dict.fromkeys(r.entry.stack for r in report.rows):
-        mine = [s for s in report.smoke if s.stack == stack]
+    for stack in dict.fromkeys(_lane(r.entry) for r in report.rows):
+        mine = [s for s in report.smoke if lane(s.stack, s.arch) == stack]
         if not mine:
             if stack in report.failed_stacks:
                 lines.append(f"- {md_escape(stack)}: no results kept (the build or the smoke "
