@@ -271,7 +271,8 @@ def test_smoke_checks_gate_publishing(tmp_path: Path, upstream: UpstreamServer,
     notes = (tmp_path / "dist" / "release-notes.md").read_text()
     assert f"Checks ran on the prepared runtime image {debian_runtime}" in notes
     for check in ("console", "web"):
-        assert re.search(rf"^\| test \| {check} \| ✅ passed \|", notes, re.MULTILINE), notes
+        row = rf"^\| test \| amd64 \| {check} \| ✅ passed \|"
+        assert re.search(row, notes, re.MULTILINE), notes
     assert "No smoke checks for" not in notes
 
 

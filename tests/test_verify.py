@@ -258,9 +258,9 @@ def test_an_intact_store_passes(published: Published) -> None:
     rows = [line for line in summary.read_text().splitlines() if "heroku-" in line]
     short = {key: built.sha256[:12] + "…" for key, built in published.built.items()}
     assert sorted(rows) == sorted([
-        f"| mono | 6.14.1 | heroku-22 | 40000 | {short[MONO22]} | - | ok |",
-        f"| mono | 6.14.1 | heroku-24 | 40000 | {short[MONO24]} | - | ok |",
-        f"| xsp | 4.7.1 | heroku-24 | 5000 | {short[XSP24]} | sha256:abababababab… | ok |"])
+        f"| mono | 6.14.1 | heroku-22 | amd64 | 40000 | {short[MONO22]} | - | ok |",
+        f"| mono | 6.14.1 | heroku-24 | amd64 | 40000 | {short[MONO24]} | - | ok |",
+        f"| xsp | 4.7.1 | heroku-24 | amd64 | 5000 | {short[XSP24]} | sha256:abababababab… | ok |"])
 
     code, rows, lines = published.verify_json()
     assert (code, lines) == (0, [])

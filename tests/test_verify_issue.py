@@ -109,10 +109,10 @@ def test_a_failing_verify_opens_one_labelled_issue_with_the_table(world: World) 
     rows = table_rows(body)
     short = {k: b.sha256[:12] + "…" for k, b in world.built.items()}
     assert sorted(rows) == sorted([
-        f"| mono | 6.14.1 | heroku-22 | 3000 | {short[MONO22]} | - | ok |",
-        f"| mono | 6.14.1 | heroku-24 | 3000 | {short[MONO24]} | - | truncated |",
-        f"| xsp | 4.7.1 | heroku-24 | 1000 | {short[XSP24]} | - | ok |"])
-    assert "| component | version | stack | size | sha256 | base image | result |" in body
+        f"| mono | 6.14.1 | heroku-22 | amd64 | 3000 | {short[MONO22]} | - | ok |",
+        f"| mono | 6.14.1 | heroku-24 | amd64 | 3000 | {short[MONO24]} | - | truncated |",
+        f"| xsp | 4.7.1 | heroku-24 | amd64 | 1000 | {short[XSP24]} | - | ok |"])
+    assert "| component | version | stack | arch | size | sha256 | base image | result |" in body
     assert "100 of the 3000 bytes" in body  # the problem line
     # the label was created with the bot's colour and description, like the PR flow's
     [label] = world.fake.repos[f"{OWNER}/{NAME}"].labels.values()
@@ -302,7 +302,7 @@ def test_hostile_index_text_is_escaped_in_the_issue(world: World) -> None:
     # every table row keeps its 7 cells: no pipe from the index splits one
     for line in body.splitlines():
         if ROW.match(line):
-            assert len(re.findall(r"(?<!\\)\|", line)) == 8, line
+            assert len(re.findall(r"(?<!\\)\|", line)) == 9, line
 
 
 # -- exit codes and usage --------------------------------------------------------------------

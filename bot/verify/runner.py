@@ -59,7 +59,7 @@ class Verified:
         e = self.entry
         got = self.downloaded
         return {"component": e.component, "version": e.version, "stack": e.stack,
-                "key": e.key, "url": e.url, "size": e.size, "sha256": e.sha256,
+                "arch": e.arch, "key": e.key, "url": e.url, "size": e.size, "sha256": e.sha256,
                 "base_image_digest": self.base_image, "ok": self.ok, "result": self.result,
                 "problems": [{"kind": p.kind, "detail": p.detail} for p in self.problems],
                 "downloaded": None if got is None else {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.report import Table
 from bot.verify.runner import Verification
 
-COLUMNS = ("component", "version", "stack", "size", "sha256", "base image", "result")
+COLUMNS = ("component", "version", "stack", "arch", "size", "sha256", "base image", "result")
 
 
 def short_digest(digest: str | None) -> str:
@@ -19,6 +19,7 @@ def short_digest(digest: str | None) -> str:
 
 def verify_table(verification: Verification) -> Table:
     return Table(verification.summary(), list(COLUMNS),
-                 [[r.entry.component, r.entry.version, r.entry.stack, str(r.entry.size),
-                   r.entry.sha256[:12] + "…", short_digest(r.base_image), r.result]
+                 [[r.entry.component, r.entry.version, r.entry.stack, r.entry.arch,
+                   str(r.entry.size), r.entry.sha256[:12] + "…", short_digest(r.base_image),
+                   r.result]
                   for r in verification.results])
