@@ -104,7 +104,8 @@ class S3Bucket:
     client: S3Client
     bucket: str
     prefix: str = "p"
-    changed: dict[str, bytes | None] = field(default_factory=dict)  # as published
+    # as published: the bytes and the metadata (publish's sha256 of a tarball)
+    changed: dict[str, tuple[bytes, dict[str, str]] | None] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -117,7 +118,8 @@ class S3Bucket:
     def _keep(self, key: str) -> None:
         if key not in self.changed:
             try:
-                self.changed[key] = self.read(key)
+                got = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+                self.changed[key] = (got["Body"].read(), got["Metadata"])
             except self.client.exceptions.NoSuchKey:
                 self.changed[key] = None
 
@@ -139,7 +141,7 @@ class S3Bucket:
                 self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
             else:
                 self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}",
-                                       Body=published)
+                                       Body=published[0], Metadata=published[1])
         self.changed.clear()
 
     def listing(self) -> dict[str, tuple[object, ...]]:
@@ -341,6 +343,26 @@ def test_a_wrong_manifest(published: Published, field_name: str) -> None:
     assert code == 6
     _only_bad(rows, MONO24, "manifest disagrees")
     _one_error_for(lines, MONO24, "manifest disagrees", f"names {field_name} ")
+
+
+def test_publish_force_repairs_what_verify_names(published: Published, tmp_path: Path) -> None:
+    """The issue's fix works: a damaged checksum and a lost manifest beside intact bytes are
+    rewritten by `publish --force`; the tarballs and the index are left as they were."""
+    stem = MONO24.removesuffix(".tar.gz")
+    published.store.write(stem + ".sha256", f"{published.built[MONO22].sha256}  x\n".encode())
+    published.store.delete(stem + ".json")
+    assert published.verify().code == 6
+    plain = run_cli(["publish", str(published.built[MONO24].manifest.parent), "--store",
+                     published.store.url], env=published.store.env, cwd=tmp_path)
+    assert plain.code == 0 and published.verify().code == 6  # without --force: skipped
+    tarballs = {k: published.store.read(k) for k in (MONO24, XSP24, INDEX_KEY)}
+    forced = run_cli(["publish", str(published.built[MONO24].manifest.parent), "--store",
+                      published.store.url, "--force"], env=published.store.env, cwd=tmp_path)
+    assert forced.code == 0, forced.output
+    assert f"{MONO24}: already stored: rewriting" in forced.stderr
+    assert published.verify().code == 0
+    assert {k: published.store.read(k) for k in tarballs} == tarballs
+    assert published.store.read(stem + ".json") == published.built[MONO24].manifest.read_bytes()
 
 
 def test_a_manifest_that_is_not_one(published: Published) -> None:

@@ -4,7 +4,8 @@ The order is what makes it safe:
 
 1. `collect_artifacts(DIR)`: every manifest in DIR with its tarball, sizes and sha256s checked.
 2. `plan_publish(...)` (pure): per artifact upload / skip (already published) / complete (the
-   bytes are stored but an earlier run died before the index) / overwrite (`--force`) /
+   bytes are stored but an earlier run died before the index, or `--force` rewrites the
+   checksum, manifest and index entry beside them) / overwrite (`--force`, other bytes) /
    refuse (different bytes under a published key). Any refusal stops the run before a single
    byte is uploaded.
 3. `publish(...)`: uploads (each all-or-nothing), the `.sha256` and `.json` beside each, and
@@ -157,11 +158,14 @@ def plan_publish(artifacts: Sequence[LocalArtifact], stored: Mapping[str, Stored
             steps.append(Step(a, Action.UPLOAD, f"new, uploading {a.size} bytes"))
         elif have.sha256 == a.sha256 and have.size == a.size:
             entry = index.find(a.component, a.version, a.stack, a.arch)
-            if entry is not None and entry.sha256 == a.sha256 and entry.key == a.key:
-                steps.append(Step(a, Action.SKIP, "already published"))
-            else:
+            if entry is None or entry.sha256 != a.sha256 or entry.key != a.key:
                 steps.append(Step(a, Action.COMPLETE, "stored by an interrupted publish, "
                                   "not yet in index.json: completing it"))
+            elif force:  # what `verify` asks for when a checksum, manifest or URL is damaged
+                steps.append(Step(a, Action.COMPLETE, "already stored: rewriting its .sha256, "
+                                  ".json and index entry (--force)"))
+            else:
+                steps.append(Step(a, Action.SKIP, "already published"))
         else:
             was = (have.sha256 or "unknown")[:12]
             if force:
