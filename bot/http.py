@@ -22,7 +22,6 @@ CA bundle come from `Settings`. Its connection pools hold `pool_size` connection
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -67,14 +66,6 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     timeout: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """The wait before retry `attempt` + 1 (for callers outside urllib3: the forge)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay)
-        backoff = min(self.max_delay, self.base_delay * float(2 ** attempt))
-        jitter: float = random.uniform(0, backoff / 2)  # noqa: S311 - jitter, not crypto
-        return backoff / 2 + jitter
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -27,6 +27,7 @@ from bot.build.manifest import (
 from bot.build.plan import plan_build
 from bot.config import Config, load_config
 from bot.promote.evidence import builder_inputs
+from tests.configs import component_table, heroku_stacks
 
 OWNER, NAME = "acme", "buildpack"
 REPOSITORY = f"{OWNER}/{NAME}"
@@ -34,27 +35,11 @@ MONO_PIN = "a" * 64
 XSP_PIN = "b" * 64
 STACKS = ("heroku-22", "heroku-24")
 
-VERSIONS = f"""
-[stacks.heroku-22]
-build-image = "heroku/heroku:22-build"
-run-image = "heroku/heroku:22"
-
-[stacks.heroku-24]
-build-image = "heroku/heroku:24-build"
-run-image = "heroku/heroku:24"
-
-[components.mono]
-version = "6.14.1"
-source = "https://upstream.invalid/mono-{{version}}.tar.xz"
-sha256 = "{MONO_PIN}"
-configure-args = ["--disable-nls"]
-
-[components.xsp]
-version = "4.7.1"
-source = "https://upstream.invalid/xsp-{{version}}.tar.gz"
-sha256 = "{XSP_PIN}"
-requires = ["mono"]
-"""
+VERSIONS = (heroku_stacks()
+            + component_table("mono", "6.14.1", "https://upstream.invalid/mono-{version}.tar.xz",
+                        MONO_PIN, configure_args=["--disable-nls"])
+            + component_table("xsp", "4.7.1", "https://upstream.invalid/xsp-{version}.tar.gz",
+                        XSP_PIN, requires=["mono"]))
 
 
 def write_config(folder: Path, text: str = VERSIONS) -> Config:

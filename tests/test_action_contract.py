@@ -22,7 +22,7 @@ from tests.workflows.contract import (
     consumer_workflows,
     standin_drift,
 )
-from tests.workflows.standins import ACTIONS_DIR, Pin, load_yaml, pins
+from tests.workflows.standins import ACTIONS_DIR, SHARED, Pin, load_yaml, pins, staged
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,16 +61,23 @@ def test_standin_declares_what_the_real_action_does(pin: Pin) -> None:
     assert not problems, "\n".join(str(p) for p in problems)
 
 
-def test_every_pin_has_a_standin_and_the_artifact_store_is_one_file() -> None:
+def test_every_pin_has_a_standin_and_act_gets_the_shared_modules(tmp_path: Path) -> None:
     assert {"actions/checkout", "actions/setup-python", "actions/upload-artifact",
             "actions/download-artifact", "aws-actions/configure-aws-credentials",
             "actions/create-github-app-token", "actions/attest-build-provenance",
             "actions/attest"} <= set(pins())
     for pin in PINS:
         assert pin.standin.is_file(), pin.action
-    upload = ACTIONS_DIR / "actions" / "upload-artifact" / "artifact_store.py"
-    download = ACTIONS_DIR / "actions" / "download-artifact" / "artifact_store.py"
-    assert upload.read_bytes() == download.read_bytes(), "copy upload's artifact_store.py over"
+    folders = staged(tmp_path)
+    assert set(folders) == set(pins())
+    for module, users in SHARED.items():
+        for action in pins():  # exactly the stand-ins whose action.yml runs the module
+            runs = module in (folders[action] / "action.yml").read_text()
+            assert runs == (action in users), (action, module)
+            assert (folders[action] / module).is_file() == runs, (action, module)
+            if runs:
+                assert (folders[action] / module).read_bytes() == \
+                    (ACTIONS_DIR / module).read_bytes()
 
 
 # -- the rules, on synthetic workflows -------------------------------------------------

@@ -28,29 +28,13 @@ from bot.store.layout import (
 )
 from bot.store.unpublished import plan_unpublished
 from tests.clirunner import run_cli
+from tests.configs import MONO_SOURCE, component_table, heroku_stacks
 from tests.test_smoke_plan import manifest
 
 PIN = "a" * 64
-VERSIONS = f"""
-[stacks.heroku-22]
-build-image = "heroku/heroku:22-build"
-run-image = "heroku/heroku:22"
-
-[stacks.heroku-24]
-build-image = "heroku/heroku:24-build"
-run-image = "heroku/heroku:24"
-arches = ARCHES
-
-[components.mono]
-version = "6.14.1"
-source = "https://dl.winehq.org/mono/sources/mono/mono-{{version}}.tar.xz"
-sha256 = "{PIN}"
-"""
-
-
 def _config(tmp_path: Path, arches: str = '["amd64", "arm64"]') -> Path:
     path = tmp_path / "versions.toml"
-    path.write_text(VERSIONS.replace("ARCHES", arches))
+    path.write_text(heroku_stacks(arches) + component_table("mono", "6.14.1", MONO_SOURCE, PIN))
     return path
 
 

@@ -14,32 +14,16 @@ from bot.store.unpublished import PlanEntry, plan_unpublished
 from bot.versions import Version
 from tests.builtartifacts import make_artifact
 from tests.clirunner import CliResult, run_cli
+from tests.configs import MONO_SOURCE, XSP_SOURCE, component_table, heroku_stacks
 from tests.harness.s3 import MotoS3
 
 PIN = "3024c97c0bc8cbcd611c401d5f994528704108ceb31f31b28dea4783004d0820"
 
 # xsp first on purpose: the plan must still list Mono before XSP (dependency order)
-VERSIONS = """
-[stacks.heroku-22]
-build-image = "heroku/heroku:22-build"
-run-image = "heroku/heroku:22"
-
-[stacks.heroku-24]
-build-image = "heroku/heroku:24-build"
-run-image = "heroku/heroku:24"
-
-[components.xsp]
-version = "4.7.1"
-source = "https://github.com/mono/xsp/archive/refs/tags/{version}.tar.gz"
-sha256 = "XSP_PIN"
-requires = ["mono"]
-bootstrap = "autogen"
-
-[components.mono]
-version = "6.14.1"
-source = "https://dl.winehq.org/mono/sources/mono/mono-{version}.tar.xz"
-sha256 = "MONO_PIN"
-"""
+VERSIONS = (heroku_stacks()
+            + component_table("xsp", "4.7.1", XSP_SOURCE, "XSP_PIN", requires=["mono"],
+                        bootstrap="autogen")
+            + component_table("mono", "6.14.1", MONO_SOURCE, "MONO_PIN"))
 
 
 def _config(tmp_path: Path, *, xsp_pinned: bool = True) -> Path:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.errors import GitHubError
 from bot.forge.actions import ArtifactGone, GitHubActions
+from bot.http import HttpClient, RetryPolicy
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub.server import FakeGitHub
 from tests.promotion import (
@@ -182,13 +184,31 @@ def test_a_download_that_expired_after_the_listing_is_artifact_gone(merge: Merge
                                                                     tmp_path: Path) -> None:
     run_id = merge.run()
     merge.upload(run_id, stack_artifact(merge.config, "heroku-24"))
-    actions = GitHubActions(merge.fake.client(), REPOSITORY)
+    actions = GitHubActions(merge.fake.client(), REPOSITORY, HttpClient())
     (listed,) = actions.artifacts(run_id)
     assert not listed.expired
     assert actions.download(listed, tmp_path / "a.zip").stat().st_size == listed.size
     merge.fake.expire_artifact(OWNER, NAME, listed.id)
     with pytest.raises(ArtifactGone, match="has expired"):
         actions.download(listed, tmp_path / "b.zip")
+
+
+def test_the_blob_download_goes_through_the_bots_http_client(merge: Merge,
+                                                               tmp_path: Path) -> None:
+    """The signed blob URL gets the shared client's retries; a storage host failing for good
+    is one line that does not name the URL (its signature is a credential)."""
+    run_id = merge.run()
+    merge.upload(run_id, stack_artifact(merge.config, "heroku-24"))
+    http = HttpClient(policy=RetryPolicy(attempts=3, base_delay=0.0))
+    actions = GitHubActions(merge.fake.client(), REPOSITORY, http)
+    (listed,) = actions.artifacts(run_id)
+    busy = merge.fake.inject("GET", r"^/_blobs/", "503", times=2)
+    assert actions.download(listed, tmp_path / "a.zip").stat().st_size == listed.size
+    assert busy.hits == 2 and http.stats.retries == 2
+    merge.fake.inject("GET", r"^/_blobs/", "503", times=3)
+    with pytest.raises(GitHubError) as failed:
+        actions.download(listed, tmp_path / "b.zip")
+    assert "rerun the job" in str(failed.value) and "sig=" not in str(failed.value)
 
 
 def test_no_promote_asks_github_nothing(merge: Merge) -> None:

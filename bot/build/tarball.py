@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import cast
 
 from bot.errors import BuildError
-from bot.files import sha256_file
 
 # 2000-01-01: hash-derived epochs land between this and ~2033 (never before any real release)
 _FALLBACK_BASE = 946684800
@@ -178,5 +177,3 @@ def _add(out: tarfile.TarFile, src: tarfile.TarFile, rel: str, m: tarfile.TarInf
         info.size = len(data)
         out.addfile(info, io.BytesIO(data))
 
-
-sha256_of = sha256_file  # the name bot.build.runner imports; bot.files has the one hash

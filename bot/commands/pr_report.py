@@ -64,5 +64,5 @@ def command(app: App, store_url: str | None, artifacts: Path | None, number: int
     if not (app.settings.github_token and repository):
         raise UsageError("--pull needs GITHUB_TOKEN (pull-requests: write) and "
                          "GITHUB_REPOSITORY; set them, or drop --pull")
-    done = keep_one_comment(GitHubActions(app.github, repository), number, body)
+    done = keep_one_comment(GitHubActions(app.github, repository, app.http), number, body)
     app.reporter.info(f"{done} the report on pull request #{number}")

@@ -99,7 +99,7 @@ def command(app: App, store_url: str | None, out_dir: Path, commit: str | None,
                              "GITHUB_REPOSITORY; set them, or pass --no-promote")
         request = PromoteRequest(_commit(commit), repository, _workflow_path(workflow),
                                  out_dir, app.settings.dist_dir / "promote")
-        actions = GitHubActions(app.github, repository)
+        actions = GitHubActions(app.github, repository, app.http)
         with app.reporter.phase("promote"):
             outcome = promote(expected, index, actions, request, builder_inputs(),
                               app.reporter)

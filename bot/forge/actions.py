@@ -5,8 +5,10 @@ commit and their artifacts, and downloads an artifact's zip; `PullComments` keep
 comment on a pull request. `GitHubActions` implements both through PyGithub, with the
 bounded retries of `GitHubForge` (it is one, for the plumbing).
 
-A download follows GitHub's 302 to a signed blob URL (no auth header there); an expired
-artifact answers 410 and becomes `ArtifactGone`.
+A download asks GitHub for the artifact (an expired one answers 410 and becomes
+`ArtifactGone`), then fetches the signed blob URL of its 302 through the bot's one HTTP
+client (its retries, proxies and CA bundle; no auth header). The signed URL is a credential
+while it lasts, so no error names it.
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import requests
-
-from bot.errors import GitHubError
+from bot.errors import GitHubError, UpstreamError
 from bot.forge.github import GitHubApiError, GitHubForge
 
 if TYPE_CHECKING:
+    from github import Github
     from github.PullRequest import PullRequest as GhPull
     from github.WorkflowRun import WorkflowRun as GhRun
 
+    from bot.http import HttpClient
+
 ACTIONS_PERMISSIONS = "actions: read"
 COMMENT_PERMISSIONS = "pull-requests: write"
-DOWNLOAD_TIMEOUT = 300.0
 RECENT_PULLS = 100  # the merge is among the most recently updated closed pull requests
 
 
@@ -98,7 +100,12 @@ def _run(run: GhRun) -> WorkflowRun:
 
 
 class GitHubActions(GitHubForge):
-    """`ActionsReader` and `PullComments` through PyGithub (and GitHubForge's retries)."""
+    """`ActionsReader` and `PullComments` through PyGithub (and GitHubForge's retries);
+    artifact blobs through `http`."""
+
+    def __init__(self, github: Github, repository: str, http: HttpClient) -> None:
+        super().__init__(github, repository)
+        self.http = http
 
     def merged_pull(self, commit_sha: str) -> MergedPull | None:
         pulls: list[GhPull] = self._call(
@@ -129,8 +136,7 @@ class GitHubActions(GitHubForge):
 
     def download(self, artifact: RunArtifact, dest: Path) -> Path:
         def fetch() -> Path:
-            # PyGithub has no download call: the requester's own session follows the 302
-            # to the blob URL, which takes no auth header (requests drops it off-host).
+            # PyGithub has no download call: its requester answers the 302 with the blob URL
             status, headers, _ = self.github.requester.requestJson(
                 "GET", artifact.download_url, follow_302_redirect=False)
             if status == 410:
@@ -139,16 +145,14 @@ class GitHubActions(GitHubForge):
                 raise GitHubApiError(f"GitHub download of artifact {artifact.name} failed: "
                                      f"HTTP {status} (the token needs {ACTIONS_PERMISSIONS})",
                                      status, "")
-            with requests.get(headers["location"], timeout=DOWNLOAD_TIMEOUT,
-                              stream=True) as answer:
-                if answer.status_code != 200:
-                    raise GitHubApiError(f"download of artifact {artifact.name} from its blob "
-                                         f"URL failed: HTTP {answer.status_code}; rerun the job",
-                                         answer.status_code, "")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with dest.open("wb") as fh:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with self.http.stream(headers["location"]) as answer, dest.open("wb") as fh:
                     for chunk in answer.iter_content(1 << 20):
                         fh.write(chunk)
+            except UpstreamError:
+                raise GitHubError(f"download of artifact {artifact.name} from its signed blob "
+                                  "URL failed after retries; rerun the job") from None
             return dest
 
         return self._call(f"download of artifact {artifact.name}", fetch,

@@ -20,7 +20,6 @@ class DryRunForge:
         self.inner = inner
         self.echo = echo
         self._read: dict[str, FileAtRef] = {}  # blob sha -> what was read
-        self._next_number = 0
 
     # reads: the real forge
     def default_branch(self) -> Branch:

@@ -23,7 +23,7 @@ import base64
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -65,6 +65,22 @@ def _code(exc: ClientError) -> str:
 
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _missing(exc: ClientError) -> bool:
+    return _code(exc) in ("404", "NoSuchKey", "NotFound")
+
+
+def _conflict(exc: ClientError) -> bool:
+    return _code(exc) in CONFLICT_CODES or _status(exc) in (409, 412)
+
+
+def _precondition_failed(exc: ClientError) -> bool:
+    return _code(exc) == "PreconditionFailed"
+
+
+def _never(exc: ClientError) -> bool:
+    return False
 
 
 class S3Store:
@@ -127,50 +143,40 @@ class S3Store:
                            "network and AWS_ENDPOINT_URL, then retry") from None
 
     @contextlib.contextmanager
-    def _calling(self, op: str, key: str) -> Iterator[None]:
+    def _calling(self, op: str, key: str, *,
+                 unless: Callable[[ClientError], bool] = _never) -> Iterator[None]:
+        """Errors of the calls in the block as one PublishError; a ClientError that `unless`
+        accepts (an answer the caller expects, such as a 404) ends the block silently."""
         try:
             yield
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if not unless(exc):
+                self._fail(op, key, exc)
+        except BotoCoreError as exc:
             self._fail(op, key, exc)
 
     # -- reads -----------------------------------------------------------------
 
     def stat(self, key: str) -> StoredObject | None:
-        try:
+        with self._calling("HeadObject", key, unless=_missing):
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self._fail("HeadObject", key, exc)
-        except BotoCoreError as exc:
-            self._fail("HeadObject", key, exc)
-        return StoredObject(key, int(head["ContentLength"]), head["Metadata"].get("sha256"))
+            return StoredObject(key, int(head["ContentLength"]), head["Metadata"].get("sha256"))
+        return None
 
     def read(self, key: str) -> Versioned | None:
-        try:
+        with self._calling("GetObject", key, unless=_missing):
             got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            data = got["Body"].read()
-        except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey"):
-                return None
-            self._fail("GetObject", key, exc)
-        except BotoCoreError as exc:
-            self._fail("GetObject", key, exc)
-        return Versioned(data, got["ETag"])
+            return Versioned(got["Body"].read(), got["ETag"])
+        return None
 
     def download(self, key: str, dest: Path) -> bool:
-        try:
+        with self._calling("GetObject", key, unless=_missing):
             got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             with contextlib.closing(got["Body"]) as body, dest.open("wb") as fh:
                 for chunk in body.iter_chunks(MIB):
                     fh.write(chunk)
-        except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey"):
-                return False
-            self._fail("GetObject", key, exc)
-        except BotoCoreError as exc:
-            self._fail("GetObject", key, exc)
-        return True
+            return True
+        return False
 
     # -- small writes ----------------------------------------------------------
 
@@ -204,16 +210,11 @@ class S3Store:
     def put_if(self, key: str, data: bytes, *, expected: str | None, content_type: str
                ) -> bool:
         self._writable(key)
-        try:
+        with self._calling("PutObject", key, unless=_conflict):
             self._put_object(key, data, content_type=content_type, if_match=expected,
                              if_absent=expected is None)
-        except ClientError as exc:
-            if _code(exc) in CONFLICT_CODES or _status(exc) in (409, 412):
-                return False
-            self._fail("PutObject", key, exc)
-        except BotoCoreError as exc:
-            self._fail("PutObject", key, exc)
-        return True
+            return True
+        return False
 
     # -- artifacts -------------------------------------------------------------
 
@@ -240,17 +241,12 @@ class S3Store:
         if digest.hex() != sha256:
             raise PublishError(f"{path} changed since it was checked (sha256 {digest.hex()}, "
                                f"expected {sha256}); nothing was stored; rebuild it")
-        try:
+        with self._calling("PutObject", key, unless=_precondition_failed):
             self._put_object(key, data, content_type="application/gzip", digest=digest,
                              metadata={"sha256": sha256}, if_absent=not overwrite)
-        except ClientError as exc:
-            if _code(exc) == "PreconditionFailed":
-                if self._landed(key, sha256):
-                    return
-                raise self._appeared(key) from None
-            self._fail("PutObject", key, exc)
-        except BotoCoreError as exc:
-            self._fail("PutObject", key, exc)
+            return
+        if not self._landed(key, sha256):  # a 412: another publisher's bytes, or ours
+            raise self._appeared(key)
 
     def _upload_multipart(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
         full = self._key(key)

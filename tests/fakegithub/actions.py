@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .plumbing import Response, _iso, _now
 
 if TYPE_CHECKING:
-    from .server import Repo
+    from .server import Fault, Repo
 
 BLOB_PREFIX = "/_blobs/"
 WORKFLOWS_DIR = ".github/workflows/"
@@ -69,6 +69,7 @@ class ActionsControl:
 
     if TYPE_CHECKING:
         lock: threading.RLock
+        faults: list[Fault]
         repos: dict[str, Repo]
         url: str
         _ids: Iterator[int]
@@ -261,6 +262,11 @@ class ActionsControl:
             return Response(404, b"BlobNotFound")
         sig = urllib.parse.parse_qs(parsed.query).get("sig", [""])[-1]
         with self.lock:
+            fault = next((f for f in self.faults if f.matches("GET", parsed.path)), None)
+            if fault is not None:  # the storage host's own trouble: "500", "502" or "503"
+                fault.times -= 1
+                fault.hits += 1
+                return Response(int(fault.kind), b"ServerBusy")
             r = self.repos.get(f"{m.group(1)}/{m.group(2)}".lower())
             a = r.artifacts.get(int(m.group(3))) if r is not None else None
             if a is None:

@@ -196,20 +196,15 @@ def _runs_page(c: _Ctx, r: Repo, runs: Iterable[dict[str, Any]]) -> Response:
         raise _validation_failed("WorkflowRun", "invalid", "status")
     hits = sorted((run for run in runs if _matches(run, c)), key=lambda x: -x["id"])
     with_pulls = _with_pulls(c)
-    resp = c.paginate(hits)
-    resp.body = {"total_count": len(hits),
-                 "workflow_runs": [run_json(c, r, x, with_pulls=with_pulls) for x in resp.body]}
-    return resp
+    return c.paginate(hits, under="workflow_runs",
+                      render=lambda x: run_json(c, r, x, with_pulls=with_pulls))
 
 
 def _artifacts_page(c: _Ctx, r: Repo, artifacts: Iterable[dict[str, Any]]) -> Response:
     name = c.q("name")
     hits = sorted((a for a in artifacts if name is None or a["name"] == name),
                   key=lambda a: a["id"], reverse=c.q("direction", "desc") != "asc")
-    resp = c.paginate(hits)
-    resp.body = {"total_count": len(hits),
-                 "artifacts": [artifact_json(c, r, a) for a in resp.body]}
-    return resp
+    return c.paginate(hits, under="artifacts", render=lambda a: artifact_json(c, r, a))
 
 
 class ActionsEndpoints:

@@ -949,7 +949,10 @@ class _Ctx:
             return self.body.get(name, default)
         return default
 
-    def paginate(self, items: list[Any]) -> Response:
+    def paginate(self, items: list[Any], *, under: str | None = None,
+                 render: Callable[[Any], Any] | None = None) -> Response:
+        """One page of `items` (each through `render`), with GitHub's Link header; `under`
+        wraps the page as GitHub's Actions listings do: {"total_count": N, under: [...]}."""
         try:
             per_page = min(100, max(1, int(self.q("per_page", "30") or 30)))
             page = max(1, int(self.q("page", "1") or 1))
@@ -972,7 +975,9 @@ class _Ctx:
         if page > 1:
             links.append(link(1, "first"))
         headers = {"link": ", ".join(links)} if links else {}
-        return Response(200, chunk, headers)
+        page_items = [render(x) for x in chunk] if render is not None else chunk
+        body = {"total_count": len(items), under: page_items} if under else page_items
+        return Response(200, body, headers)
 
     # --- URLs
     def api(self, r: Repo, suffix: str = "") -> str:

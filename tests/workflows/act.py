@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.workflows.standins import load_yaml, pins
+from tests.workflows.standins import load_yaml, pins, staged
 
 DEFAULT_TIMEOUT = 900.0
 RUNNER_LABELS = ("ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-latest")
@@ -369,8 +369,8 @@ def run_act(repo: Path, workflow: str, event: str, *, payload: Mapping[str, Any]
            "--action-cache-path", str(workdir / "cache"), "--no-cache-server", "--json"]
     for label in RUNNER_LABELS:
         cmd += ["-P", f"{label}=-self-hosted"]
-    for pin in pins().values():
-        cmd += ["--local-repository", f"{pin.uses}={pin.folder}"]
+    for action, folder in staged(workdir / "standins").items():
+        cmd += ["--local-repository", f"{pins()[action].uses}={folder}"]
     if bot_ref is not None and bot_dir is not None:
         cmd += ["--local-repository", f"{bot_ref}={bot_dir.resolve()}"]
     for key, value in job_env.items():

@@ -4,11 +4,14 @@ Each pinned action has ``actions/OWNER/REPO/action.real.yml`` (the real metadata
 byte, with a ``# Vendored from https://github.com/OWNER/REPO/blob/SHA/action.yml (tag vX.Y.Z)``
 first line) and next to it ``action.yml``, the composite stand-in act runs instead.
 PINS.md has the same SHA and tag in its table; :func:`pins` checks that both agree.
+act loads each stand-in from a copy (:func:`staged`) that also holds the modules the
+stand-ins share (``SHARED``), kept once under ``actions/``.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +21,8 @@ import yaml
 
 ACTIONS_DIR = Path(__file__).resolve().parent / "actions"
 PINS_MD = ACTIONS_DIR / "PINS.md"
+# a module beside ACTIONS_DIR's OWNER/ folders -> the stand-ins whose action.yml runs it
+SHARED = {"artifact_store.py": ("actions/upload-artifact", "actions/download-artifact")}
 
 _VENDORED = re.compile(r"^# Vendored from https://github\.com/(?P<action>[^/\s]+/[^/\s]+)/blob/"
                        r"(?P<sha>[0-9a-f]{40})/action\.ya?ml \(tag (?P<tag>v[0-9][^)\s]*)\)")
@@ -76,6 +81,18 @@ def pins() -> dict[str, Pin]:
     if missing:
         raise ValueError(f"PINS.md lists {missing} without a vendored action.real.yml")
     return found
+
+
+def staged(root: Path) -> dict[str, Path]:
+    """OWNER/REPO -> the stand-in's folder as act loads it: a copy under `root`, with the
+    shared modules it runs beside its action.yml."""
+    folders: dict[str, Path] = {}
+    for action, pin in pins().items():
+        folders[action] = shutil.copytree(pin.folder, root / action, dirs_exist_ok=True)
+    for module, users in SHARED.items():
+        for action in users:
+            shutil.copy2(ACTIONS_DIR / module, folders[action] / module)
+    return folders
 
 
 class Yaml12Loader(yaml.SafeLoader):

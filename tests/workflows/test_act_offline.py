@@ -71,7 +71,7 @@ def test_matrix_results_are_per_entry() -> None:
 
 # -- the artifact stand-in's search (src/shared/search.ts of upload-artifact v7) ---------
 def load_store() -> ModuleType:
-    path = ACTIONS_DIR / "actions" / "upload-artifact" / "artifact_store.py"
+    path = ACTIONS_DIR / "artifact_store.py"
     spec = importlib.util.spec_from_file_location("artifact_store", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

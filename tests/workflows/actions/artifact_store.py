@@ -1,6 +1,7 @@
 """Stand-in for actions/upload-artifact v7 and actions/download-artifact v8 (stdlib only).
 
-The same file sits in both stand-ins (a test keeps the two copies identical); the composite
+One file for both stand-ins: act copies only an action's own folder, so the harness puts
+this file beside each stand-in's action.yml (`tests.workflows.standins.staged`); the composite
 step runs ``python3 artifact_store.py upload|download`` with the inputs as JSON in
 ``STANDIN_INPUTS``. Artifacts really move between jobs, through a directory:
 
