@@ -73,7 +73,8 @@ class DockerContainer:
             for chunk in stream:
                 splitter.feed(chunk)
         finally:
-            stream.close()  # the SDK's CancellableStream: closes the engine socket under it
+            stream.close()  # the SDK's CancellableStream: shuts the engine socket down
+            stream._response.close()  # and the response's file on it, which holds its fd
         splitter.close()
         code = api.exec_inspect(exec_id).get("ExitCode")
         return 255 if code is None else int(code)
