@@ -74,7 +74,9 @@ class DockerContainer:
                 splitter.feed(chunk)
         finally:
             stream.close()  # the SDK's CancellableStream: shuts the engine socket down
-            stream._response.close()  # and the response's file on it, which holds its fd
+            # and the response's file on that socket, which holds its fd (the SDK leaves it
+            # to the garbage collector: a ResourceWarning); the SDK has no public handle on it
+            stream._response.close()  # type: ignore[attr-defined]
         splitter.close()
         code = api.exec_inspect(exec_id).get("ExitCode")
         return 255 if code is None else int(code)
