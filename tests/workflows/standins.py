@@ -22,7 +22,9 @@ import yaml
 ACTIONS_DIR = Path(__file__).resolve().parent / "actions"
 PINS_MD = ACTIONS_DIR / "PINS.md"
 # a module beside ACTIONS_DIR's OWNER/ folders -> the stand-ins whose action.yml runs it
-SHARED = {"artifact_store.py": ("actions/upload-artifact", "actions/download-artifact")}
+SHARED = {"artifact_store.py": ("actions/upload-artifact", "actions/download-artifact"),
+          "standin_env.py": ("actions/upload-artifact", "actions/download-artifact",
+                             "actions/setup-python")}
 
 _VENDORED = re.compile(r"^# Vendored from https://github\.com/(?P<action>[^/\s]+/[^/\s]+)/blob/"
                        r"(?P<sha>[0-9a-f]{40})/action\.ya?ml \(tag (?P<tag>v[0-9][^)\s]*)\)")

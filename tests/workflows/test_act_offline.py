@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -72,6 +73,8 @@ def test_matrix_results_are_per_entry() -> None:
 # -- the artifact stand-in's search (src/shared/search.ts of upload-artifact v7) ---------
 def load_store() -> ModuleType:
     path = ACTIONS_DIR / "artifact_store.py"
+    if str(ACTIONS_DIR) not in sys.path:  # its shared module, as the staged copy finds it
+        sys.path.insert(0, str(ACTIONS_DIR))
     spec = importlib.util.spec_from_file_location("artifact_store", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

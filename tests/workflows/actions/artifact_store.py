@@ -43,6 +43,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from standin_env import record_environment, standin_inputs
+
 BAD_NAME_CHARS = ['"', ":", "<", ">", "|", "*", "?", "\r", "\n", "\\", "/"]
 NOT_FOUND_HELP = (
     "Please ensure that your artifact is not expired and the artifact was uploaded using a "
@@ -468,23 +470,9 @@ def download(inputs: dict[str, str]) -> None:
     info("Download artifact has finished successfully")
 
 
-def record_environment(action: str) -> None:
-    """The job's environment as this step sees it, less the action's own inputs (the tests
-    check which secrets reached which job): a line in $RELEASE_BOT_ACT_LOG_DIR/env.jsonl."""
-    folder = os.environ.get("RELEASE_BOT_ACT_LOG_DIR")
-    if folder:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("INPUT_", "STANDIN_"))}
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        with open(Path(folder) / "env.jsonl", "a", encoding="utf-8") as out:
-            out.write(json.dumps({"job": os.environ.get("GITHUB_JOB", ""), "action": action,
-                                  "env": env}) + "\n")
-
-
 def main(argv: list[str]) -> int:
     record_environment(argv[1] if len(argv) > 1 else "artifact")
-    inputs = {k: "" if v is None else str(v)
-              for k, v in json.loads(os.environ.get("STANDIN_INPUTS") or "{}").items()}
+    inputs = standin_inputs()
     try:
         if argv[1:] == ["upload"]:
             upload(inputs)

@@ -21,6 +21,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from standin_env import record_environment, standin_inputs
+
 PROBE = ("import json, sys, sysconfig; print(json.dumps({'version': '%d.%d.%d' % "
          "sys.version_info[:3], 'prefix': sys.prefix, 'scripts': sysconfig.get_path('scripts'), "
          "'base': getattr(sys, '_base_executable', sys.executable), "
@@ -64,23 +66,9 @@ def requested(inputs: dict[str, str]) -> str:
     return ""
 
 
-def record_environment(action: str) -> None:
-    """The job's environment as this step sees it, less the action's own inputs (the tests
-    check which secrets reached which job): a line in $RELEASE_BOT_ACT_LOG_DIR/env.jsonl."""
-    folder = os.environ.get("RELEASE_BOT_ACT_LOG_DIR")
-    if folder:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("INPUT_", "STANDIN_"))}
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        with open(Path(folder) / "env.jsonl", "a", encoding="utf-8") as out:
-            out.write(json.dumps({"job": os.environ.get("GITHUB_JOB", ""), "action": action,
-                                  "env": env}) + "\n")
-
-
 def main() -> int:
     record_environment("setup-python")
-    inputs = {k: "" if v is None else str(v)
-              for k, v in json.loads(os.environ.get("STANDIN_INPUTS") or "{}").items()}
+    inputs = standin_inputs()
     python = os.environ.get("RELEASE_BOT_ACT_PYTHON") or sys.executable
     if not os.access(python, os.X_OK):
         print(f"::error::setup-python stand-in: RELEASE_BOT_ACT_PYTHON={python} is not executable")
