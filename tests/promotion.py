@@ -37,9 +37,9 @@ STACKS = ("heroku-22", "heroku-24")
 
 VERSIONS = (heroku_stacks()
             + component_table("mono", "6.14.1", "https://upstream.invalid/mono-{version}.tar.xz",
-                        MONO_PIN, configure_args=["--disable-nls"])
+                              MONO_PIN, configure_args=["--disable-nls"])
             + component_table("xsp", "4.7.1", "https://upstream.invalid/xsp-{version}.tar.gz",
-                        XSP_PIN, requires=["mono"]))
+                              XSP_PIN, requires=["mono"]))
 
 
 def write_config(folder: Path, text: str = VERSIONS) -> Config:

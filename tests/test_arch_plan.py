@@ -32,6 +32,8 @@ from tests.configs import MONO_SOURCE, component_table, heroku_stacks
 from tests.test_smoke_plan import manifest
 
 PIN = "a" * 64
+
+
 def _config(tmp_path: Path, arches: str = '["amd64", "arm64"]') -> Path:
     path = tmp_path / "versions.toml"
     path.write_text(heroku_stacks(arches) + component_table("mono", "6.14.1", MONO_SOURCE, PIN))

@@ -22,7 +22,7 @@ PIN = "3024c97c0bc8cbcd611c401d5f994528704108ceb31f31b28dea4783004d0820"
 # xsp first on purpose: the plan must still list Mono before XSP (dependency order)
 VERSIONS = (heroku_stacks()
             + component_table("xsp", "4.7.1", XSP_SOURCE, "XSP_PIN", requires=["mono"],
-                        bootstrap="autogen")
+                              bootstrap="autogen")
             + component_table("mono", "6.14.1", MONO_SOURCE, "MONO_PIN"))
 
 

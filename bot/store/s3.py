@@ -324,7 +324,7 @@ class S3Store:
         except ClientError as exc:
             if _code(exc) == "NoSuchUpload" and self._landed(key, sha256):
                 return  # an earlier attempt completed it; its answer was lost
-            if _code(exc) == "PreconditionFailed":
+            if _precondition_failed(exc):
                 raise self._appeared(key) from None
             self._fail("CompleteMultipartUpload", key, exc)
         except BotoCoreError as exc:

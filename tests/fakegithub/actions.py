@@ -69,12 +69,12 @@ class ActionsControl:
 
     if TYPE_CHECKING:
         lock: threading.RLock
-        faults: list[Fault]
         repos: dict[str, Repo]
         url: str
         _ids: Iterator[int]
 
         def _repo(self, owner: str, name: str) -> Repo: ...
+        def take_fault(self, method: str, path: str) -> Fault | None: ...
 
     def add_workflow_run(
         self,
@@ -261,12 +261,10 @@ class ActionsControl:
         if m is None:
             return Response(404, b"BlobNotFound")
         sig = urllib.parse.parse_qs(parsed.query).get("sig", [""])[-1]
+        fault = self.take_fault("GET", parsed.path)
+        if fault is not None:  # the storage host's own trouble: "500", "502" or "503"
+            return Response(int(fault.kind), b"ServerBusy")
         with self.lock:
-            fault = next((f for f in self.faults if f.matches("GET", parsed.path)), None)
-            if fault is not None:  # the storage host's own trouble: "500", "502" or "503"
-                fault.times -= 1
-                fault.hits += 1
-                return Response(int(fault.kind), b"ServerBusy")
             r = self.repos.get(f"{m.group(1)}/{m.group(2)}".lower())
             a = r.artifacts.get(int(m.group(3))) if r is not None else None
             if a is None:

@@ -273,6 +273,15 @@ class FakeGitHub(ActionsControl):
             self.faults.append(fault)
         return fault
 
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first injected fault that matches the request, counted as spent once."""
+        with self.lock:
+            fault = next((f for f in self.faults if f.matches(method, path)), None)
+            if fault is not None:
+                fault.times -= 1
+                fault.hits += 1
+        return fault
+
     def set_rate_limit_remaining(self, remaining: int, token: str = "test-token") -> None:
         with self.lock:
             self.used_by_token[token] = self.rate_limit - remaining
@@ -737,12 +746,7 @@ class FakeGitHub(ActionsControl):
             err = ApiError(401, "Requires authentication" if token is None else "Bad credentials")
             return Response(401, err.body(), base_headers)
 
-        # faults
-        with self.lock:
-            fault = next((f for f in self.faults if f.matches(method, path)), None)
-            if fault is not None:
-                fault.times -= 1
-                fault.hits += 1
+        fault = self.take_fault(method, path)
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.seconds)

@@ -21,7 +21,7 @@ import yaml
 
 ACTIONS_DIR = Path(__file__).resolve().parent / "actions"
 PINS_MD = ACTIONS_DIR / "PINS.md"
-# a module beside ACTIONS_DIR's OWNER/ folders -> the stand-ins whose action.yml runs it
+# a module beside ACTIONS_DIR's OWNER/ folders -> the stand-ins that run or import it
 SHARED = {"artifact_store.py": ("actions/upload-artifact", "actions/download-artifact"),
           "standin_env.py": ("actions/upload-artifact", "actions/download-artifact",
                              "actions/setup-python")}
@@ -87,7 +87,7 @@ def pins() -> dict[str, Pin]:
 
 def staged(root: Path) -> dict[str, Path]:
     """OWNER/REPO -> the stand-in's folder as act loads it: a copy under `root`, with the
-    shared modules it runs beside its action.yml."""
+    shared modules it runs or imports beside its action.yml."""
     folders: dict[str, Path] = {}
     for action, pin in pins().items():
         folders[action] = shutil.copytree(pin.folder, root / action, dirs_exist_ok=True)
