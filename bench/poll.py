@@ -27,6 +27,11 @@ that neither tool pays for the other's leftovers (closing sockets makes the serv
 Runs alternate (ours cold, ours warm, nvchecker) so that load on the machine hits both
 alike; each figure is the median of `--repeat` runs. Prints a table; no timed assertions.
 
+The `requests` column is what the two servers answered during the run (for ours it must
+equal the client's own count); the `per request` ratio divides each tool's wall time by its
+requests, i.e. compares the cost of a request where `all-new` makes ours send two per
+component (listing and probe) and nvchecker one.
+
 The `cpu s` column is the process's CPU time over the same span (our threads together): on
 an idle machine both tools are CPU-bound and the wall ratio is close to the CPU ratio; on a
 loaded one, waits for a core weigh in (and favour the tool with more requests in flight).
@@ -111,6 +116,8 @@ def serve(count: int, conn: Connection) -> None:
             command = conn.recv()
             if command == "quota":
                 conn.send(gh.quota_used)
+            elif command == "requests":  # every request both servers answered
+                conn.send(len(up.requests) + len(gh.requests))
             else:
                 break
 
@@ -179,17 +186,17 @@ class Run:
     phase: str
     seconds: float
     cpu: float  # process CPU seconds over the same span (all threads)
-    requests: int | None
+    requests: int  # as the servers counted them
     quota: int
     latest: dict[str, str]
 
 
 def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
-             quota: Callable[[], int]) -> Run:
+             quota: Callable[[], int], served: Callable[[], int]) -> Run:
     settings = Settings.from_env({"GITHUB_API_URL": gh_url, "GITHUB_TOKEN": "test-token",
                                   "RELEASE_BOT_CACHE": str(cache)}, config_path=config)
     app = App(settings, RecordingReporter())
-    before = quota()
+    before, sent = quota(), served()
     gc.collect()  # the previous run's garbage (sockets too) is not collected in this one
     start, cpu = time.perf_counter(), time.process_time()
     deps = deps_from_app(app)
@@ -197,7 +204,10 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
     app.http.cache.save()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     app.http.close()  # not left to the garbage collector, i.e. to nvchecker's timed run
-    requests = app.http.stats.requests  # GitHub's pages included
+    requests = served() - sent
+    if requests != app.http.stats.requests:  # GitHub's pages included in both
+        raise SystemExit(f"the servers saw {requests} requests, our client counted "
+                         f"{app.http.stats.requests}")
     errors = [r for r in results if r.status == "error"]
     if errors:
         raise SystemExit(f"our poll failed: {errors[0].component}: {errors[0].error}")
@@ -205,7 +215,8 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
                {r.component: r.latest.text for r in results if r.latest is not None})
 
 
-def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], int]) -> Run:
+def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], int],
+                  served: Callable[[], int]) -> Run:
     import nvchecker_source.github as nv_github
     import structlog
     from nvchecker import core
@@ -213,7 +224,7 @@ def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], in
 
     nv_github.GITHUB_MAX_TAG = "http://%s/repos/%s/git/matching-refs/tags"
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
-    before = quota()
+    before, sent = quota(), served()
     gc.collect()
     start, cpu = time.perf_counter(), time.process_time()
     entries, options = core.load_file(str(config), use_keymanager=False)
@@ -235,7 +246,7 @@ def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], in
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if failed or len(results) != size:
         raise SystemExit(f"nvchecker failed ({len(results)}/{size} results)")
-    return Run("nvchecker", scenario, size, "-", seconds, cpu, None, quota() - before,
+    return Run("nvchecker", scenario, size, "-", seconds, cpu, served() - sent, quota() - before,
                {name: r.version for name, r in results.items()})  # type: ignore[attr-defined]
 
 
@@ -250,6 +261,10 @@ def bench(size: int, work: Path, repeat: int = REPEAT) -> list[Run]:
         parent.send("quota")
         return int(parent.recv())
 
+    def served() -> int:
+        parent.send("requests")
+        return int(parent.recv())
+
     runs: list[Run] = []
     expected = {(f"c{i}" if is_html(i) else f"g{i}"): newest(i) for i in range(size)}
     try:
@@ -258,14 +273,15 @@ def bench(size: int, work: Path, repeat: int = REPEAT) -> list[Run]:
         for scenario in SCENARIOS:
             ours = work / f"versions-{size}-{scenario}.toml"
             ours.write_text(our_config(size, up_url, scenario))
-            run_ours(scenario, size, ours, work / f"warmup-{size}-{scenario}", gh_url, quota)
-            run_nvchecker(scenario, size, nv, quota)  # imports, structlog set-up
+            run_ours(scenario, size, ours, work / f"warmup-{size}-{scenario}", gh_url, quota,
+                     served)
+            run_nvchecker(scenario, size, nv, quota, served)  # imports, structlog set-up
             colds, warms, nvs = [], [], []
             for rep in range(repeat):
                 cache = work / f"state-{size}-{scenario}-{rep}"
-                colds.append(run_ours(scenario, size, ours, cache, gh_url, quota))
-                warms.append(run_ours(scenario, size, ours, cache, gh_url, quota))
-                nvs.append(run_nvchecker(scenario, size, nv, quota))
+                colds.append(run_ours(scenario, size, ours, cache, gh_url, quota, served))
+                warms.append(run_ours(scenario, size, ours, cache, gh_url, quota, served))
+                nvs.append(run_nvchecker(scenario, size, nv, quota, served))
             for run in (*colds, *warms, *nvs):
                 if run.latest != expected:
                     wrong = sorted(k for k in expected if run.latest.get(k) != expected[k])
@@ -291,19 +307,20 @@ def main() -> None:
     print(f"{'scenario':<12} {'tool':<12} {'components':>10} {'run':<5} {'wall s':>8} "
           f"{'cpu s':>7} {'requests':>9} {'GH quota':>9}  same latest")
     for r in rows:
-        req = "-" if r.requests is None else str(r.requests)
         print(f"{r.scenario:<12} {r.tool:<12} {r.size:>10} {r.phase:<5} {r.seconds:>8.3f} "
-              f"{r.cpu:>7.3f} {req:>9} {r.quota:>9}  yes")
+              f"{r.cpu:>7.3f} {r.requests:>9} {r.quota:>9}  yes")
     print()
     for scenario in SCENARIOS:
         for size in sorted({r.size for r in rows}):
             group = [r for r in rows if r.size == size and r.scenario == scenario]
             ours = {r.phase: r for r in group if r.tool == "release-bot"}
             nv = next(r for r in group if r.tool == "nvchecker")
+            cold, warm = ours["cold"], ours["warm"]
+            per_request = (cold.seconds / cold.requests) / (nv.seconds / nv.requests)
             print(f"{scenario:<12} {size:>4} components: wall ratio release-bot/nvchecker "
-                  f"cold {ours['cold'].seconds / nv.seconds:.2f}, warm "
-                  f"{ours['warm'].seconds / nv.seconds:.2f}; warm GitHub quota "
-                  f"{ours['warm'].quota} (target 0)")
+                  f"cold {cold.seconds / nv.seconds:.2f}, warm {warm.seconds / nv.seconds:.2f}"
+                  f"; per request cold {per_request:.2f}; warm GitHub quota {warm.quota} "
+                  "(target 0)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.cache import SourceCache
 from bot.config import Config, load_config
-from bot.http import HttpClient, Proxies, StateCache
+from bot.http import HttpClient, Proxies
+from bot.http_cache import StateCache
 from bot.report import ActionsReporter, Reporter, TerminalReporter
 from bot.settings import Settings
 

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from urllib3.exceptions import HTTPError
 
 from bot.errors import ChecksumMismatchError, UpstreamError
 from bot.files import sha256_file
@@ -106,7 +106,7 @@ class SourceCache:
                     for chunk in response.iter_content(CHUNK):
                         fh.write(chunk)
                         written += len(chunk)
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             # a connection dropped mid-body: the caller resumes from what was written
             self.http.stats.add(bytes=written)
             raise _Interrupted(str(exc), written) from exc

@@ -1,11 +1,13 @@
-"""The one HTTP client for upstreams: a `requests` session, urllib3's `Retry`, and one
-conditional-request cache.
+"""The one HTTP client for upstreams: urllib3's pools and `Retry`, and one conditional-request
+cache.
 
 `HttpClient` sends every request a source, the poll, the source cache and `verify` make:
 
-* Retries are urllib3's `Retry` on the adapter: connection and read errors, 429 and 5xx,
-  and a 403 that carries `Retry-After` (GitHub's secondary rate limit), with exponential
-  backoff; `Retry-After` is honoured up to `RetryPolicy.max_delay`. Any other status is final.
+* Retries are urllib3's `Retry`: connection and read errors, 429 and 5xx, and a 403 that
+  carries `Retry-After` (GitHub's secondary rate limit), with exponential backoff;
+  `Retry-After` is honoured up to `RetryPolicy.max_delay`. Any other status is final.
+  Redirects are urllib3's too (at most MAX_REDIRECTS); a redirect to another host drops the
+  credentials (`Authorization`, GitLab's `PRIVATE-TOKEN`) and cookies.
 * A GET read whole (listings, API pages) is conditional: it goes out with the ETag /
   Last-Modified of the answer last stored for its URL, and a 304 hands back the stored body
   (`response.from_cache`). Every answer is revalidated, whatever max-age an upstream sends: a
@@ -15,46 +17,49 @@ conditional-request cache.
 * A streamed GET (source tarballs, verify's downloads) is never conditional nor stored, so
   nothing large is buffered; neither is a ranged GET or any other method (HEAD probes).
 
-The session does not read the environment (`trust_env = False`): proxies, NO_PROXY and the
-CA bundle come from `Settings`. Its connection pools hold `pool_size` connections per host
-(at least the worker count of a poll or a verify), so concurrent requests reuse connections.
+Nothing is read from the environment: proxies, NO_PROXY and the CA bundle come from
+`Settings` (without a bundle: certifi's, as requests would use). The connection pools hold
+`pool_size` connections per host (at least the worker count of a poll or a verify), so
+concurrent requests reuse connections. urllib3 rather than requests: requests' session adds
+about 90 us of CPU to each request, which is most of a poll's cost on a fast network.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # untyped
 
-import msgpack  # type: ignore[import-untyped]
-import requests
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
-from urllib3.exceptions import InvalidHeader
+import certifi
+import urllib3
+from requests.utils import parse_header_links
+from urllib3 import BaseHTTPResponse, HTTPHeaderDict
+from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from bot.errors import UpstreamError
-from bot.files import atomic_write
+from bot.http_cache import VALIDATORS, StateCache, Stored, lower_headers
 
 if TYPE_CHECKING:
     from typing import Self
-
-    from urllib3 import BaseHTTPResponse
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "release-bot (+https://github.com/)"
 # Connections kept per host: at least the worker count of a poll (bot.poll.WORKERS) and of a
 # verify (bot.verify.runner.WORKERS), so that concurrent requests reuse connections.
 POOL_SIZE = 32
-_VALIDATORS = ("etag", "last-modified")
+MAX_REDIRECTS = 10
+# dropped on a redirect to another host: urllib3's list, and GitLab's token header
+_CREDENTIALS = frozenset({*Retry.DEFAULT_REMOVE_HEADERS_ON_REDIRECT, "PRIVATE-TOKEN"})
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,12 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
 
 class _Retry(Retry):
     """urllib3's `Retry`, with GitHub's secondary rate limit (403 + Retry-After) waited out
-    too, its waits capped at `backoff_max` and made through `pause`, each retry `counted`."""
+    too, its waits capped at `backoff_max` and made through `pause`, each retry and redirect
+    `counted`."""
 
     RETRY_AFTER_STATUS_CODES = frozenset({403, *Retry.RETRY_AFTER_STATUS_CODES})
     pause: Callable[[float], None] = staticmethod(time.sleep)
-    counted: Callable[[], None] = staticmethod(lambda: None)
+    counted: Callable[[bool], None] = staticmethod(lambda redirect: None)  # each new request
 
     def new(self, **kw: Any) -> Self:
         made = super().new(**kw)
@@ -102,7 +108,8 @@ class _Retry(Retry):
 
     def increment(self, *args: Any, **kwargs: Any) -> Self:
         made = super().increment(*args, **kwargs)  # raises once the retries are spent
-        self.counted()
+        last = made.history[-1]
+        self.counted(bool(last.redirect_location) and last.error is None)
         return made
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
@@ -115,104 +122,62 @@ class _Retry(Retry):
             self.pause(wait)
 
 
-_UNSTORED = frozenset({"content-length", "content-encoding", "transfer-encoding",
-                       "connection", "keep-alive", "set-cookie"})
+class Answer:
+    """A response: urllib3's (`raw`), with the few conveniences of requests' the bot uses.
+    `from_cache`: a 304 answered with the stored body (status 200, the stored headers)."""
 
+    __slots__ = ("_content", "from_cache", "headers", "raw", "status_code")
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """An answer kept for its URL: its response headers (names in lower case; never a request
-    header, so never a token) and its body, as read."""
+    def __init__(self, raw: BaseHTTPResponse) -> None:
+        self.raw = raw
+        self.status_code = raw.status
+        self.headers: HTTPHeaderDict = raw.headers
+        self.from_cache = False
+        self._content: bytes | None = None
 
-    headers: dict[str, str]
-    body: bytes
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            self._content = self.raw.data
+        return self._content
 
-    def conditions(self) -> dict[str, str]:
-        """The conditional-request headers its validators make."""
-        sent = {}
-        if etag := self.headers.get("etag"):
-            sent["If-None-Match"] = etag
-        if modified := self.headers.get("last-modified"):
-            sent["If-Modified-Since"] = modified
-        return sent
+    @property
+    def text(self) -> str:
+        """The body decoded by its Content-Type's charset (UTF-8 when it names none)."""
+        message = Message()
+        message["content-type"] = self.headers.get("Content-Type", "")
+        charset = str(message.get_param("charset") or "utf-8")
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:  # an unknown charset
+            return self.content.decode("utf-8", errors="replace")
 
-    @classmethod
-    def of(cls, response: requests.Response) -> Stored | None:
-        """What to keep of a full answer: one with a validator that may be stored."""
-        headers = response.headers
-        if ("ETag" not in headers and "Last-Modified" not in headers) or (
-                "no-store" in headers.get("Cache-Control", "")):
-            return None
-        return cls(_lower(headers, _UNSTORED), response.content)
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return json.loads(self.content)
 
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The `Link` header's links by `rel`."""
+        header = self.headers.get("Link")
+        return {} if not header else {
+            link.get("rel") or link["url"]: link for link in parse_header_links(header)}
 
-class StateCache:
-    """The conditional-request cache: URL -> `Stored`, in one msgpack file, read on first use
-    and written by `save()` (and `close()`) when an entry changed. `path` None: kept in memory
-    only. A damaged file (or one of another format) only costs full requests. Reads and writes
-    of entries take no lock (a dict's get and set are atomic): a poll's threads never queue."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self._entries: dict[str, Stored] | None = None
-        self._dirty = False
-        self._lock = threading.Lock()  # the first read of the file, and save()
-
-    def _loaded(self) -> dict[str, Stored]:
-        entries = self._entries
-        if entries is not None:
-            return entries
-        with self._lock:
-            if self._entries is None:
-                self._entries = self._read()
-            return self._entries
-
-    def _read(self) -> dict[str, Stored]:
-        with suppress(OSError, ValueError, TypeError):
-            if self.path is not None and self.path.is_file():
-                data = msgpack.unpackb(self.path.read_bytes())
-                if isinstance(data, dict):
-                    return {url: Stored(headers, body) for url, (headers, body) in (
-                        (u, e) for u, e in data.items() if _well_formed(u, e))}
-        return {}
-
-    def get(self, url: str) -> Stored | None:
-        return self._loaded().get(url)
-
-    def put(self, url: str, stored: Stored | None) -> None:
-        """Keep `stored` for `url` (None: forget what was kept)."""
-        entries = self._loaded()
-        if stored is not None:
-            entries[url] = stored
-            self._dirty = True
-        elif entries.pop(url, None) is not None:
-            self._dirty = True
-
-    def save(self) -> None:
-        """Write the file, unless nothing changed since it was read or written."""
-        with self._lock:
-            if not self._dirty or self.path is None or self._entries is None:
-                return
-            self._dirty = False
-            entries = dict(self._entries)  # a copy made under the GIL
-        atomic_write(self.path, msgpack.packb({url: (s.headers, s.body)
-                                               for url, s in entries.items()}),
-                     durable=False)  # a lost cache only costs a refetch
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        """The body (decoded as served: gzip undone), `size` bytes at a time."""
+        return self.raw.stream(size, decode_content=True)
 
     def close(self) -> None:
-        self.save()
+        """Give the connection back (closed first when the body was not read to its end)."""
+        if self._content is None and not self.raw.closed:
+            self.raw.close()
+        self.raw.release_conn()
 
+    def __enter__(self) -> Self:
+        return self
 
-def _lower(headers: Mapping[str, str], dropped: Collection[str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items() if k.lower() not in dropped}
-
-
-def _well_formed(url: object, entry: object) -> bool:
-    if not (isinstance(url, str) and isinstance(entry, list) and len(entry) == 2):
-        return False
-    headers, body = entry
-    return isinstance(body, bytes) and isinstance(headers, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -258,80 +223,98 @@ class HttpClient:
         self.proxies = proxies or Proxies()
         self.stats = HttpStats()
         self.cache = cache or StateCache()
-        retry = _Retry(total=self.policy.attempts - 1, backoff_factor=self.policy.base_delay,
+        self.ca_bundle = ca_bundle or certifi.where()
+        tries = self.policy.attempts - 1
+        # each kind of retry `tries` times, redirects MAX_REDIRECTS times (urllib3 waits out
+        # a Retry-After of a status outside the forcelist only while `total` is left)
+        retry = _Retry(total=tries + MAX_REDIRECTS, connect=tries, read=tries, status=tries,
+                       other=tries,
+                       redirect=MAX_REDIRECTS, backoff_factor=self.policy.base_delay,
                        backoff_max=self.policy.max_delay, status_forcelist=RETRY_STATUSES,
-                       raise_on_status=False)
+                       raise_on_status=False, remove_headers_on_redirect=_CREDENTIALS)
         retry.pause = pause
-        retry.counted = lambda: self.stats.add(requests=1, retries=1)
-        adapter = HTTPAdapter(pool_maxsize=pool_size, max_retries=retry)
-        self.session = requests.Session()
-        self.session.trust_env = False  # proxies and CA bundle come from Settings
-        self.session.verify = ca_bundle or True
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        retry.counted = lambda redirect: self.stats.add(requests=1, retries=int(not redirect))
+        self.retry = retry
+        ca = {"ca_cert_dir": self.ca_bundle} if Path(self.ca_bundle).is_dir() else {
+            "ca_certs": self.ca_bundle}
+        self._pool_kw: dict[str, Any] = {"maxsize": pool_size, "block": False, **ca,
+                                         "timeout": urllib3.Timeout(self.policy.timeout)}
+        self._direct = urllib3.PoolManager(**self._pool_kw)
+        self._via: dict[str, urllib3.ProxyManager] = {}
+        self._lock = threading.Lock()
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        proxy = self.proxies.for_url(url)
+        if proxy is None:
+            return self._direct
+        manager = self._via.get(proxy)
+        if manager is None:
+            with self._lock:
+                manager = self._via.setdefault(proxy,
+                                               urllib3.ProxyManager(proxy, **self._pool_kw))
+        return manager
 
     def close(self) -> None:
         """Save the cache, close the connections kept alive (the client can still be used
         afterwards)."""
         self.cache.save()
-        self.session.close()
+        for manager in (self._direct, *self._via.values()):
+            manager.clear()
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-             stream: bool = False, allow_redirects: bool = True) -> requests.Response:
+             stream: bool = False, allow_redirects: bool = True) -> Answer:
         """One request with the retry policy, whatever status it ends with; a GET read whole
-        is conditional (see the module's doc), a streamed one never. Raises requests'
-        exceptions."""
-        session = self.session
-        sent = {**session.headers, **headers} if headers else session.headers
+        is conditional (see the module's doc), a streamed one never. Raises urllib3's
+        `HTTPError`s."""
+        sent = {"User-Agent": USER_AGENT, **headers} if headers else {"User-Agent": USER_AGENT}
         stored = None
         cached = method == "GET" and not stream and not any(k.lower() == "range" for k in sent)
         if cached and (stored := self.cache.get(url)) is not None:
-            sent = {**sent, **stored.conditions()}
-        # Session.request's merging of settings is requests' dearest step: our session has
-        # no cookies, auth, params or environment to merge, only its headers (merged above)
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method=method, url=url, headers=sent, cookies=session.cookies)
-        proxy = self.proxies.for_url(url)
+            sent.update(stored.conditions())
         self.stats.add(requests=1)
-        response = session.send(prepared, stream=stream, allow_redirects=allow_redirects,
-                                timeout=self.policy.timeout, verify=session.verify, cert=None,
-                                proxies={urlsplit(url).scheme: proxy} if proxy else {})
+        response = Answer(self._manager(url).urlopen(
+            method, url, headers=sent, retries=self.retry, redirect=allow_redirects,
+            preload_content=not stream))
         if stored is not None and response.status_code == 304:
             self._answer_from(stored, url, response)
         elif cached and response.status_code == 200:
-            self.cache.put(url, Stored.of(response))
+            self.cache.put(url, Stored.of(response.headers, response.content))
         return response
 
-    def _answer_from(self, stored: Stored, url: str, response: requests.Response) -> None:
+    def _answer_from(self, stored: Stored, url: str, response: Answer) -> None:
         """Make a 304 the stored answer, its headers updated by the 304's (kept again only
         when its validators changed: an unchanged upstream writes nothing)."""
-        headers = {**stored.headers, **_lower(response.headers, ("content-length",))}
-        if any(headers.get(k) != stored.headers.get(k) for k in _VALIDATORS):
+        headers = {**stored.headers, **lower_headers(response.headers, ("content-length",))}
+        if any(headers.get(k) != stored.headers.get(k) for k in VALIDATORS):
             self.cache.put(url, Stored(headers, stored.body))
-        response.status_code, response.reason = 200, "OK"
-        response.headers = CaseInsensitiveDict(headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response._content = stored.body  # the body of a response read whole
-        response.from_cache = True  # type: ignore[attr-defined]  # read by the stats
+        response.status_code = 200
+        response.headers = HTTPHeaderDict(headers)
+        response._content = stored.body
+        response.from_cache = True
         self.stats.add(not_modified=1)
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                 stream: bool = False, allow_status: Collection[int] = (),
-                allow_redirects: bool = True) -> requests.Response:
+                allow_redirects: bool = True) -> Answer:
         """`send`, the body read unless `stream`; a network failure or a status other than 2xx
         and `allow_status` is an UpstreamError (one line, naming the URL)."""
         try:
             response = self.send(method, url, headers=headers, stream=stream,
                                  allow_redirects=allow_redirects)
-            status = response.status_code
-            if status < 300 or status in allow_status:
-                if not stream and not getattr(response, "from_cache", False):
-                    self.stats.add(bytes=len(response.content))
-                return response
-        except requests.RequestException as exc:
-            raise UpstreamError(f"{method} {url} failed ({type(exc).__name__}); the upstream "
-                                "may be down, try again later") from None
+        except MaxRetryError as exc:
+            if isinstance(exc.reason, ResponseError):  # the only one: too many redirects
+                raise UpstreamError(f"{method} {url} was redirected more than {MAX_REDIRECTS}"
+                                    " times; check the URL in the config") from None
+            raise UpstreamError(f"{method} {url} failed ({failure(exc)}); the upstream may "
+                                "be down, try again later") from None
+        except HTTPError as exc:
+            raise UpstreamError(f"{method} {url} failed ({failure(exc)}); the upstream may "
+                                "be down, try again later") from None
+        status = response.status_code
+        if status < 300 or status in allow_status:
+            if not stream and not response.from_cache:
+                self.stats.add(bytes=len(response.content))
+            return response
         response.close()
         if status in RETRY_STATUSES or (status == 403 and "Retry-After" in response.headers):
             raise UpstreamError(f"{method} {url} failed after {self.policy.attempts} attempts "
@@ -357,7 +340,7 @@ class HttpClient:
 
     @contextmanager
     def stream(self, url: str, *, headers: Mapping[str, str] | None = None,
-               allow_status: Collection[int] = ()) -> Iterator[requests.Response]:
+               allow_status: Collection[int] = ()) -> Iterator[Answer]:
         """A GET whose body is read by the caller (never stored); closed on exit."""
         response = self.request("GET", url, headers=headers, stream=True,
                                 allow_status=allow_status)
@@ -366,3 +349,11 @@ class HttpClient:
         finally:
             response.close()
 
+
+def failure(exc: BaseException) -> str:
+    """What went wrong with a request, in a word or two (no URL: the caller names it)."""
+    reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
+    name = type(reason).__name__
+    return {"NewConnectionError": "connection refused", "NameResolutionError":
+            "host not found", "ConnectTimeoutError": "connect timeout", "ReadTimeoutError":
+            "read timeout", "ProtocolError": "connection reset"}.get(name, name)

@@ -13,7 +13,8 @@ import pytest
 
 from bot.app import App
 from bot.errors import UpstreamError
-from bot.http import HttpClient, Proxies, RetryPolicy, StateCache
+from bot.http import HttpClient, Proxies, RetryPolicy
+from bot.http_cache import StateCache
 from bot.report import RecordingReporter
 from bot.settings import Settings
 from tests.harness.upstream import UpstreamServer
@@ -102,7 +103,7 @@ def test_a_refused_connection_is_retried_then_an_upstream_error() -> None:
     http = client(attempts=2)
     with pytest.raises(UpstreamError) as info:
         http.get_text(f"http://127.0.0.1:{dead_port()}/page/")
-    assert "(ConnectionError)" in info.value.message
+    assert "(connection refused)" in info.value.message
     assert http.stats.retries == 1
 
 
@@ -166,7 +167,7 @@ def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
     assert http.proxies.for_url("http://internal/x") is None
     assert http.proxies.for_url("https://a.corp/x") is None
     assert http.proxies.for_url("https://example.org/x") == "http://all:1"
-    assert http.session.verify == "/etc/corp-ca.pem"
+    assert http.ca_bundle == "/etc/corp-ca.pem"
 
 
 # -- conditional requests ------------------------------------------------------------------

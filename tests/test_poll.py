@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from bot.config import load_config
 from bot.errors import UsageError
 from bot.http import HttpClient, RetryPolicy
-from bot.poll import PROBES, poll_components
+from bot.poll import PROBES, WORKERS, _share, poll_components
 from bot.report import RecordingReporter
 from bot.versions import Version
 from tests.clirunner import run_cli
@@ -111,6 +112,31 @@ def test_the_results_do_not_depend_on_the_worker_count(
     assert [r.component for r in polls[0]] == ["mono", "xsp"]  # config order
     assert polls[0] == polls[1] == polls[2]
     assert polls[0][0].status == "update-available"
+
+
+def test_the_pool_grows_to_every_worker_when_the_tasks_wait() -> None:
+    # each task waits for all the others: they can only finish if WORKERS threads run them,
+    # i.e. if the pool grew past its two fast-answer threads
+    barrier = threading.Barrier(WORKERS, timeout=20)
+    ran: set[str] = set()
+
+    def task() -> None:
+        ran.add(threading.current_thread().name)
+        barrier.wait()
+
+    _share([task] * WORKERS, WORKERS)
+    assert len(ran) == WORKERS
+    barrier.reset()
+    with pytest.raises(threading.BrokenBarrierError):  # one thread too few: never all there
+        _share([lambda: barrier.wait(timeout=0.5)] * WORKERS, WORKERS - 1)
+
+
+def test_a_task_that_raises_fails_the_share() -> None:
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        _share([lambda: None, boom, lambda: None], WORKERS)
 
 
 def test_a_tag_without_a_tarball_is_not_proposed(

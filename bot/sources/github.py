@@ -26,7 +26,7 @@ from bot.http import retry_after_seconds
 from bot.sources.base import FILTER_KEYS, Candidate, SourceDeps
 
 if TYPE_CHECKING:
-    from requests import Response
+    from bot.http import Answer
 
 DEFAULT_API = "https://api.github.com"
 WEB = "https://github.com"
@@ -65,11 +65,11 @@ class GitHubStats:
     remaining: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, response: Response) -> None:
+    def record(self, response: Answer) -> None:
         left = str(response.headers.get("x-ratelimit-remaining", ""))
         with self._lock:
             self.requests += 1
-            if getattr(response, "from_cache", False):
+            if response.from_cache:
                 self.not_modified += 1
             else:
                 self.quota += 1
@@ -78,7 +78,7 @@ class GitHubStats:
                     self.remaining, int(left))
 
 
-def _refusal(response: Response, url: str, config: str) -> UpstreamError:
+def _refusal(response: Answer, url: str, config: str) -> UpstreamError:
     status = response.status_code
     wait = retry_after_seconds(response.headers)
     if status in (403, 429) and wait is not None:

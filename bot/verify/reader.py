@@ -19,8 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import requests
-import urllib3
+from urllib3.exceptions import HTTPError, URLSchemeUnknown
 
 from bot.http import HttpClient
 
@@ -75,7 +74,7 @@ class PublicReader:
                     digest.update(chunk)
                     if keep:
                         kept += chunk
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        except (HTTPError, OSError) as exc:
             return Fetched(url, status, size, error=_describe(exc))
         return Fetched(url, status, size, digest.hexdigest(), bytes(kept) if keep else None)
 
@@ -87,7 +86,7 @@ class PublicReader:
                 yield None, iter(lambda: fh.read(CHUNK), b"")
             return
         if parts.scheme not in ("http", "https"):
-            raise requests.exceptions.InvalidSchema(f"unsupported URL scheme {parts.scheme!r}")
+            raise URLSchemeUnknown(parts.scheme)
         with self.http.send("GET", url, headers=IDENTITY, stream=True) as response:
             # the raw stream, undecoded: the bytes as served are what is hashed
             yield response.status_code, response.raw.stream(CHUNK, decode_content=False)
