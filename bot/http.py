@@ -36,7 +36,7 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # untyped
 
 import certifi
@@ -44,6 +44,7 @@ import urllib3
 from requests.utils import parse_header_links
 from urllib3 import BaseHTTPResponse, HTTPHeaderDict
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util import make_headers
 from urllib3.util.retry import Retry
 
 from bot.errors import UpstreamError
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "release-bot (+https://github.com/)"
+# sent with every request (a caller's headers win): pages come compressed, as requests asked
+_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 # Connections kept per host: at least the worker count of a poll (bot.poll.WORKERS) and of a
 # verify (bot.verify.runner.WORKERS), so that concurrent requests reuse connections.
 POOL_SIZE = 32
@@ -249,9 +252,13 @@ class HttpClient:
             return self._direct
         manager = self._via.get(proxy)
         if manager is None:
+            parts = urlsplit(proxy)  # credentials in the proxy's URL: Proxy-Authorization
+            login = (f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+                     if parts.username else None)
+            made = urllib3.ProxyManager(proxy, proxy_headers=make_headers(
+                proxy_basic_auth=login) if login else None, **self._pool_kw)
             with self._lock:
-                manager = self._via.setdefault(proxy,
-                                               urllib3.ProxyManager(proxy, **self._pool_kw))
+                manager = self._via.setdefault(proxy, made)
         return manager
 
     def close(self) -> None:
@@ -266,7 +273,7 @@ class HttpClient:
         """One request with the retry policy, whatever status it ends with; a GET read whole
         is conditional (see the module's doc), a streamed one never. Raises urllib3's
         `HTTPError`s."""
-        sent = {"User-Agent": USER_AGENT, **headers} if headers else {"User-Agent": USER_AGENT}
+        sent = {**_HEADERS, **headers} if headers else dict(_HEADERS)
         stored = None
         cached = method == "GET" and not stream and not any(k.lower() == "range" for k in sent)
         if cached and (stored := self.cache.get(url)) is not None:

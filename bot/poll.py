@@ -171,7 +171,9 @@ def _share(tasks: Sequence[Callable[[], None]], workers: int) -> None:
                 next(finished)
 
     limit = max(1, min(workers, len(tasks)))
-    with ThreadPoolExecutor(max(1, limit - 1), thread_name_prefix="poll") as pool:
+    # the helpers, and the watcher's thread when there is one
+    with ThreadPoolExecutor(max(1, limit - 1) + (limit > FAST_THREADS),
+                            thread_name_prefix="poll") as pool:
         helpers = [pool.submit(drain) for _ in range(min(limit, FAST_THREADS) - 1)]
         over = threading.Event()
 
@@ -184,16 +186,13 @@ def _share(tasks: Sequence[Callable[[], None]], workers: int) -> None:
                     return
                 seen = now
 
-        watcher = None
-        if limit > FAST_THREADS:
-            watcher = threading.Thread(target=watch, name="poll-watch", daemon=True)
-            watcher.start()
+        watcher = pool.submit(watch) if limit > FAST_THREADS else None
         try:
             drain()
         finally:
             over.set()
             if watcher is not None:
-                watcher.join()
+                watcher.result()  # no helper is added after this
         for done in helpers:
             done.result()
 

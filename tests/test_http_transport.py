@@ -5,6 +5,8 @@ credential stored, never served without revalidation, streams never stored)."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import socket
 from pathlib import Path
 
@@ -116,6 +118,17 @@ def test_redirects_are_followed(upstream: UpstreamServer) -> None:
     assert [r.path for r in upstream.requests] == ["/old/", "/new/"]
 
 
+def test_pages_are_asked_compressed_and_read_decoded(upstream: UpstreamServer) -> None:
+    url = upstream.add(PAGE, gzip.compress(HTML.encode()), content_type="text/html",
+                       headers={"Content-Encoding": "gzip"})
+    http = client()
+    assert http.get_text(url) == HTML
+    assert http.get_text(url) == HTML  # the stored body (a 304) is the decoded one
+    first, second = upstream.requests_for(PAGE)
+    assert "gzip" in first.headers["Accept-Encoding"] and "If-None-Match" in second.headers
+    assert http.stats.not_modified == 1
+
+
 def test_exists_is_a_head_probe(upstream: UpstreamServer) -> None:
     upstream.add(TARBALL, b"x" * 4096)
     http = client()
@@ -152,6 +165,16 @@ def test_a_configured_proxy_is_used_and_no_proxy_bypasses_it(upstream: UpstreamS
     with pytest.raises(UpstreamError):
         client(attempts=1, proxies=Proxies(http=dead, no_proxy="example.org")).get_text(
             upstream.url + PAGE)
+
+
+def test_a_proxy_url_with_credentials_sends_them_to_the_proxy(upstream: UpstreamServer) -> None:
+    upstream.add(PAGE, HTML, content_type="text/html")
+    proxy = upstream.url.replace("http://", "http://me:s%3Acret@")
+    assert client(proxies=Proxies(http=proxy)).get_text("http://upstream.invalid" + PAGE) == HTML
+    (seen,) = upstream.requests
+    assert seen.path == "http://upstream.invalid" + PAGE
+    sent = {k.lower(): v for k, v in seen.headers.items()}
+    assert sent["proxy-authorization"] == "Basic " + base64.b64encode(b"me:s:cret").decode()
 
 
 def test_settings_read_proxies_lower_case_first_and_the_ca_bundle() -> None:
