@@ -209,6 +209,10 @@ def test_the_blob_download_goes_through_the_bots_http_client(merge: Merge,
     with pytest.raises(GitHubError) as failed:
         actions.download(listed, tmp_path / "b.zip")
     assert "rerun the job" in str(failed.value) and "sig=" not in str(failed.value)
+    merge.fake.inject("GET", r"^/_blobs/", "truncate", times=1)  # the body stops halfway
+    with pytest.raises(GitHubError) as cut:
+        actions.download(listed, tmp_path / "c.zip")
+    assert "was cut off" in str(cut.value) and "sig=" not in str(cut.value)
 
 
 def test_no_promote_asks_github_nothing(merge: Merge) -> None:

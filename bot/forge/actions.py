@@ -18,8 +18,11 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from urllib3.exceptions import HTTPError
+
 from bot.errors import GitHubError, UpstreamError
 from bot.forge.github import GitHubApiError, GitHubForge
+from bot.http import failure
 
 if TYPE_CHECKING:
     from github import Github
@@ -153,6 +156,9 @@ class GitHubActions(GitHubForge):
             except UpstreamError:
                 raise GitHubError(f"download of artifact {artifact.name} from its signed blob "
                                   "URL failed after retries; rerun the job") from None
+            except HTTPError as exc:  # the connection dropped mid-body
+                raise GitHubError(f"download of artifact {artifact.name} from its signed blob "
+                                  f"URL was cut off ({failure(exc)}); rerun the job") from None
             return dest
 
         return self._call(f"download of artifact {artifact.name}", fetch,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .actions import BLOB_PREFIX, ActionsControl
+from .actions import BLOB_PREFIX, TRUNCATE_AT, ActionsControl
 from .actions_rest import ActionsEndpoints
 from .gitstore import BLOB_MODES, Commit, Flat, GitStore, Person
 from .http_control import CONTROL_PREFIX, serve_control
@@ -40,7 +40,8 @@ PRIMARY_MESSAGE = (
     "please include the request ID {rid} and timestamp {ts}."
 )
 FAULT_KINDS = ("500", "502", "503", "403", "404", "secondary-rate-limit", "rate-limit", "slow",
-               "actions-may-not-open-prs")
+               "actions-may-not-open-prs",
+               "truncate")  # signed blob downloads only: the body stops halfway
 # GitHub's 403 when GITHUB_TOKEN lacks the permission an endpoint needs (e.g. issues: write).
 NOT_ACCESSIBLE_MESSAGE = "Resource not accessible by integration"
 # GitHub's answer to GITHUB_TOKEN opening a pull request when the repository's "Allow GitHub
@@ -2391,6 +2392,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             payload = json.dumps(resp.body).encode()
             ctype = "application/json; charset=utf-8"
+        cut = resp.headers.pop(TRUNCATE_AT, None)
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
@@ -2399,8 +2401,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(payload)
+            self.wfile.write(payload if cut is None else payload[:int(cut)])
         self.wfile.flush()
+        if cut is not None:
+            self.close_connection = True
 
     def _download(self) -> Response:
         m = re.fullmatch(r"/download/([^/]+)/([^/]+)/releases/download/([^/]+)/([^/?]+)", self.path)
