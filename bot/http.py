@@ -308,13 +308,11 @@ class HttpClient:
         try:
             response = self.send(method, url, headers=headers, stream=stream,
                                  allow_redirects=allow_redirects)
-        except MaxRetryError as exc:
-            if isinstance(exc.reason, ResponseError):  # the only one: too many redirects
+        except HTTPError as exc:
+            # a ResponseError is the only MaxRetryError reason urllib3 has for redirects
+            if isinstance(exc, MaxRetryError) and isinstance(exc.reason, ResponseError):
                 raise UpstreamError(f"{method} {url} was redirected more than {MAX_REDIRECTS}"
                                     " times; check the URL in the config") from None
-            raise UpstreamError(f"{method} {url} failed ({failure(exc)}); the upstream may "
-                                "be down, try again later") from None
-        except HTTPError as exc:
             raise UpstreamError(f"{method} {url} failed ({failure(exc)}); the upstream may "
                                 "be down, try again later") from None
         status = response.status_code

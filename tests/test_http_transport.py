@@ -118,6 +118,14 @@ def test_redirects_are_followed(upstream: UpstreamServer) -> None:
     assert [r.path for r in upstream.requests] == ["/old/", "/new/"]
 
 
+def test_a_redirect_loop_is_one_line_error(upstream: UpstreamServer) -> None:
+    upstream.add("/loop/", b"", status=302, headers={"Location": "/loop/"})
+    with pytest.raises(UpstreamError) as info:
+        client().get_text(upstream.url + "/loop/")
+    assert "redirected more than 10 times" in info.value.message
+    assert len(upstream.requests_for("/loop/")) == 11
+
+
 def test_pages_are_asked_compressed_and_read_decoded(upstream: UpstreamServer) -> None:
     url = upstream.add(PAGE, gzip.compress(HTML.encode()), content_type="text/html",
                        headers={"Content-Encoding": "gzip"})
