@@ -7,13 +7,16 @@ import json
 import re
 import shutil
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
 
 from bot.app import App
+from bot.errors import PublishError
 from bot.settings import Settings
 from bot.store import S3Store
+from bot.store.s3 import composite_crc32
 from tests.builtartifacts import Built, index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.harness.faultproxy import FaultProxy
@@ -86,11 +89,12 @@ def test_publish_small_and_multipart_then_skip(s3: MotoS3, tmp_path: Path) -> No
         assert _get(s3, bucket, key + ".json") == built.manifest.read_bytes()
         head = s3.client().head_object(Bucket=bucket, Key=key + ".tar.gz")
         assert head["Metadata"]["sha256"] == built.sha256
-    # the big one went up in parts, with SHA-256 checksums the server recorded
+    # the big one went up in parts, with CRC32 checksums the server recorded
     head = s3.client().head_object(Bucket=bucket, Key=prefix + "heroku-24/mono-6.14.1.tar.gz",
                                    ChecksumMode="ENABLED")
     assert head["ETag"].endswith('-3"')
-    assert head["ChecksumSHA256"]
+    crcs = [zlib.crc32(big.data[i:i + 8 * MIB]) for i in range(0, BIG, 8 * MIB)]
+    assert head["ChecksumCRC32"].split("-")[0] == composite_crc32(crcs)
 
     entries = index_entries(_get(s3, bucket, prefix + "index.json"))
     assert set(entries) == {("mono", "6.14.1", "heroku-22"), ("mono", "6.14.1", "heroku-24")}
@@ -239,17 +243,57 @@ def test_conditional_write_detects_a_stale_tag(s3: MotoS3) -> None:
     check_conditional_writes(S3Store(s3.client(), _bucket(s3), "p", endpoint_url=s3.endpoint))
 
 
+CHANGES = {"rewritten": lambda data: b"x" * len(data), "grown": lambda data: data + b"x",
+           "cut": lambda data: data[:-1]}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
 @pytest.mark.parametrize("size", [1000, BIG])
-def test_file_changed_after_planning_is_not_stored(s3: MotoS3, tmp_path: Path, size: int
-                                                   ) -> None:
+def test_a_file_unlike_its_manifest_is_not_staged(s3: MotoS3, tmp_path: Path, size: int,
+                                                  change: str) -> None:
     bucket = _bucket(s3)
     built: Built = make_artifact(tmp_path / "out", "mono", "6.14.1", "heroku-24", size=size)
     store = S3Store(s3.client(), bucket, "p", endpoint_url=s3.endpoint)
-    built.tarball.write_bytes(b"x" * size)  # same size, other bytes, after the check
-    with pytest.raises(Exception, match="changed since it was checked"):
-        store.upload("heroku-24/mono-6.14.1.tar.gz", built.tarball, built.sha256,
-                     overwrite=False)
+    built.tarball.write_bytes(CHANGES[change](built.data))
+    with pytest.raises(PublishError, match="does not match its manifest"):
+        store.stage("heroku-24/mono-6.14.1.tar.gz", built.tarball, built.sha256,
+                    overwrite=False)
     assert _keys(s3, bucket) == set()
+    assert _uploads(s3, bucket) == []
+
+
+def test_one_tampered_artifact_leaves_the_store_as_it_was(s3: MotoS3, tmp_path: Path
+                                                         ) -> None:
+    """The big one is staged (its parts sent) before the tampered one is read: the run ends
+    with its upload aborted, nothing stored and no upload pending."""
+    bucket = _bucket(s3)
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-22", size=BIG)
+    bad = make_artifact(out, "mono", "6.14.1", "heroku-24", size=1000)
+    bad.tarball.write_bytes(b"\0" * 1000)
+    result = _publish(out, f"s3://{bucket}/p", s3.env, tmp_path)
+    assert result.code == 6, result.output
+    [line] = _errors(result)
+    assert "mono-6.14.1-heroku-24.tar.gz does not match its manifest" in line
+    assert "rebuild it" in line
+    assert _keys(s3, bucket) == set()
+    assert _uploads(s3, bucket) == []
+
+
+def test_a_staged_upload_is_invisible_until_committed(s3: MotoS3, tmp_path: Path) -> None:
+    bucket = _bucket(s3)
+    built: Built = make_artifact(tmp_path / "out", "mono", "6.14.1", "heroku-24", size=BIG)
+    store = S3Store(s3.client(), bucket, "p", endpoint_url=s3.endpoint)
+    key = "heroku-24/mono-6.14.1.tar.gz"
+    dropped = store.stage(key, built.tarball, built.sha256, overwrite=False)
+    kept = store.stage(key, built.tarball, built.sha256, overwrite=False)
+    assert _keys(s3, bucket) == set()
+    assert len(_uploads(s3, bucket)) == 2
+    dropped.discard()
+    assert len(_uploads(s3, bucket)) == 1
+    kept.commit()
+    assert _keys(s3, bucket) == {"p/" + key}
+    assert _get(s3, bucket, "p/" + key) == built.data
     assert _uploads(s3, bucket) == []
 
 

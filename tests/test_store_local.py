@@ -134,14 +134,21 @@ def test_corrupt_index_is_left_alone(tmp_path: Path) -> None:
 def test_upload_is_all_or_nothing(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
     built = make_artifact(tmp_path / "out", "mono", "6.14.1", "heroku-24")
+    key = "heroku-24/mono-6.14.1.tar.gz"
+    with pytest.raises(PublishError, match="does not match its manifest"):
+        store.stage(key, built.tarball, "0" * 64, overwrite=False)
+    original = built.data
+    staged = store.stage(key, built.tarball, built.sha256, overwrite=False)
+    built.tarball.write_bytes(b"x" * len(original))  # after staging, before the commit
     with pytest.raises(PublishError, match="changed while publishing"):
-        store.upload("heroku-24/mono-6.14.1.tar.gz", built.tarball, "0" * 64, overwrite=False)
+        staged.commit()
     assert _files(tmp_path / "store") == set()
 
-    store.upload("heroku-24/mono-6.14.1.tar.gz", built.tarball, built.sha256, overwrite=False)
+    built.tarball.write_bytes(original)
+    store.stage(key, built.tarball, built.sha256, overwrite=False).commit()
+    staged = store.stage(key, built.tarball, built.sha256, overwrite=False)
     with pytest.raises(PublishError, match="appeared while publishing"):
-        store.upload("heroku-24/mono-6.14.1.tar.gz", built.tarball, built.sha256,
-                     overwrite=False)
+        staged.commit()
     assert _files(tmp_path / "store") == {"heroku-24/mono-6.14.1.tar.gz"}
 
 

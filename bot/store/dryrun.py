@@ -13,7 +13,8 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.store.port import ArtifactStore, StoredObject, Versioned
+from bot.files import sha256_file
+from bot.store.port import ArtifactStore, Staged, StoredObject, Versioned, mismatch
 
 
 class DryRunStore:
@@ -56,11 +57,17 @@ class DryRunStore:
         self.writes.append(key)
         self.echo(f"dry run: would {message}")
 
-    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
-        size = path.stat().st_size
-        self._objects[key] = StoredObject(key, size, sha256)
-        verb = "replace" if overwrite else "upload"
-        self._record(key, f"{verb} {self.public_url(key)} ({size} bytes, sha256 {sha256})")
+    def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise mismatch(path, actual, sha256)
+
+        def commit() -> None:
+            size = path.stat().st_size
+            self._objects[key] = StoredObject(key, size, sha256)
+            verb = "replace" if overwrite else "upload"
+            self._record(key, f"{verb} {self.public_url(key)} ({size} bytes, sha256 {sha256})")
+        return Staged(commit)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         self._small[key] = Versioned(data, hashlib.sha256(data).hexdigest())

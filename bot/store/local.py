@@ -1,7 +1,8 @@
 """The `file://DIR` store (the embedded default, `./dist/store`): same semantics as S3.
 
-An artifact is copied to a temporary file in the target directory, checked against its
-sha256, fsynced, then linked into place with `os.link`: an atomic create-if-absent (or moved
+Staging an artifact checks its sha256 (and writes nothing); committing copies it to a
+temporary file in the target directory, checks the copy against the sha256, fsyncs, then links
+it into place with `os.link`: an atomic create-if-absent (or moved
 over the old one with `os.replace` to overwrite). Small objects are `bot.files.atomic_write`s.
 Every object is read-only (0444). Conditional writes hold an exclusive `flock` on
 `<key>.lock` across read-compare-replace, so concurrent publishers (threads or processes)
@@ -17,11 +18,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from bot.errors import PublishError
 from bot.files import atomic_write, sha256_file
-from bot.store.port import StoredObject, Versioned
+from bot.store.port import Staged, StoredObject, Versioned, mismatch
 
 READ_ONLY = 0o444
 
@@ -73,7 +75,13 @@ class LocalStore:
             raise PublishError(f"cannot write to {final.parent} ({exc.strerror}); check the "
                                "directory and its permissions") from None
 
-    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+    def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise mismatch(path, actual, sha256)
+        return Staged(partial(self._store, key, path, sha256, overwrite=overwrite))
+
+    def _store(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
         final = self._path(key)
         with self._writing(final):
             final.parent.mkdir(parents=True, exist_ok=True)

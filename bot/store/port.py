@@ -6,9 +6,12 @@ naming the fix) for anything that goes wrong; they never leave a partial object 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from bot.errors import PublishError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,21 @@ class Versioned:
 
     data: bytes
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A file sent to the store and checked, not yet visible: `commit` makes it so (all or
+    nothing), `discard` drops it."""
+
+    commit: Callable[[], None]
+    discard: Callable[[], None] = lambda: None
+
+
+def mismatch(path: Path, actual: str, expected: str) -> PublishError:
+    """The one error for a file whose bytes are not the ones its manifest describes."""
+    return PublishError(f"{path} does not match its manifest (sha256 {actual}; manifest says "
+                        f"{expected}); it was changed or truncated: rebuild it")
 
 
 class ArtifactStore(Protocol):
@@ -44,11 +62,12 @@ class ArtifactStore(Protocol):
         """Stream the object under `key` into the file `dest`, never whole in memory; False
         when there is none."""
 
-    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
-        """Store the file at `path` under `key`, verified against `sha256`, all or nothing.
+    def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
+        """Send the file at `path` toward `key`, its bytes checked against `sha256` as they
+        are read (`mismatch`), without making them visible under `key`.
 
-        Without `overwrite`, an object that appeared under `key` meanwhile is not replaced
-        (PublishError).
+        Without `overwrite`, the commit does not replace an object that appeared under `key`
+        meanwhile (PublishError).
         """
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:

@@ -2,14 +2,17 @@
 
 The order is what makes it safe:
 
-1. `collect_artifacts(DIR)`: every manifest in DIR with its tarball, sizes and sha256s checked.
+1. `collect_artifacts(DIR)`: every manifest in DIR with its tarball, sizes checked.
 2. `plan_publish(...)` (pure): per artifact upload / skip (already published) / complete (the
    bytes are stored but an earlier run died before the index, or `--force` rewrites the
    checksum, manifest and index entry beside them) / overwrite (`--force`, other bytes) /
    refuse (different bytes under a published key). Any refusal stops the run before a single
    byte is uploaded.
-3. `publish(...)`: uploads (each all-or-nothing), the `.sha256` and `.json` beside each, and
-   only then `index.json`, with a conditional write that re-reads and merges on a conflict
+3. `publish(...)`: every artifact's bytes are checked against its manifest's sha256 before
+   anything is visible: an upload is staged (sent, hashed as it is read, not yet visible),
+   the others hashed; only when all match are the uploads committed (each all-or-nothing),
+   then the `.sha256` and `.json` beside each, and only then `index.json`, with a
+   conditional write that re-reads and merges on a conflict
    (`update_index`), so concurrent publishers lose no entry. A failure before the index
    leaves it untouched.
 """
@@ -41,7 +44,7 @@ from bot.store.layout import (
     render_index,
     timestamp,
 )
-from bot.store.port import ArtifactStore, StoredObject
+from bot.store.port import ArtifactStore, Staged, StoredObject, mismatch
 
 INDEX_ATTEMPTS = 8
 
@@ -111,22 +114,20 @@ def _collect_one(manifest_path: Path) -> LocalArtifact:
     except FileNotFoundError:
         raise PublishError(f"{tarball} is missing (named by {manifest_path.name}); rebuild "
                            "it with `release-bot build`") from None
-    actual = sha256_file(tarball)
-    if size != m.size or actual != m.sha256:
-        raise PublishError(f"{tarball} does not match its manifest (sha256 {actual}, size "
-                           f"{size}; manifest says {m.sha256}, {m.size}); it was changed or "
-                           "truncated: rebuild it")
+    if size != m.size:
+        raise PublishError(f"{tarball} does not match its manifest (size {size}; manifest "
+                           f"says {m.size}); it was changed or truncated: rebuild it")
     sidecar = tarball.with_name(tarball.name + ".sha256")
     if sidecar.is_file():
         try:
             recorded = sidecar.read_text(encoding="utf-8").split()
         except (OSError, UnicodeDecodeError):
             recorded = []
-        if not recorded or recorded[0] != actual:
-            raise PublishError(f"{sidecar} does not match {tarball.name} (sha256 {actual}); "
-                               "rebuild it")
+        if not recorded or recorded[0] != m.sha256:
+            raise PublishError(f"{sidecar} does not match {tarball.name} (its manifest says "
+                               f"sha256 {m.sha256}); rebuild it")
     return LocalArtifact(m.component, m.version, m.stack, key, tarball, manifest_path,
-                         actual, size, m.arch)
+                         m.sha256, size, m.arch)
 
 
 def collect_artifacts(directory: Path) -> list[LocalArtifact]:
@@ -227,6 +228,34 @@ def check_publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, f
     return CheckedPublish(plan_publish(artifacts, stored, index, force=force), index, etag)
 
 
+def _prepare(store: ArtifactStore, step: Step) -> Staged | None:
+    """An upload staged, or another tarball hashed: checked against its manifest."""
+    a = step.artifact
+    if step.action in (Action.UPLOAD, Action.OVERWRITE):
+        return store.stage(a.key, a.tarball, a.sha256, overwrite=step.action is Action.OVERWRITE)
+    if (actual := sha256_file(a.tarball)) != a.sha256:
+        raise mismatch(a.tarball, actual, a.sha256)
+    return None
+
+
+def _commit(store: ArtifactStore, plan: PublishPlan, reporter: Reporter) -> None:
+    """Every artifact checked before any upload is made visible; what was staged but not
+    committed is discarded on a failure."""
+    staged: list[Staged] = []
+    try:
+        for step in plan.steps:
+            reporter.info(f"{step.artifact.key}: {step.reason}")
+            if (one := _prepare(store, step)) is not None:
+                staged.append(one)
+        while staged:
+            staged[0].commit()
+            staged.pop(0)
+    except BaseException:
+        for one in staged:
+            one.discard()
+        raise
+
+
 def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool,
             reporter: Reporter, now: Callable[[], datetime] = lambda: datetime.now(UTC),
             checked: CheckedPublish | None = None) -> PublishResult:
@@ -237,11 +266,9 @@ def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: 
     if plan.with_action(Action.REFUSE):
         raise refusal(plan)
     published = timestamp(now())
+    _commit(store, plan, reporter)
     for step in plan.steps:
         a = step.artifact
-        reporter.info(f"{a.key}: {step.reason}")
-        if step.action in (Action.UPLOAD, Action.OVERWRITE):
-            store.upload(a.key, a.tarball, a.sha256, overwrite=step.action is Action.OVERWRITE)
         if step.action is not Action.SKIP:
             store.put(checksum_key(a.key), checksum_line(a.key, a.sha256),
                       content_type="text/plain")

@@ -1,12 +1,13 @@
 """The `s3://bucket/prefix` store, over a boto3 client built in the composition root.
 
 * Small files: one PutObject carrying `ChecksumSHA256` (S3 rejects bytes that do not match).
-* Large files: a multipart upload with `ChecksumAlgorithm=SHA256`; every part carries its
-  SHA-256, the file is read once in order (hashed as a whole as it is read, so a file that
-  changed since planning is caught), parts go up in parallel; after CompleteMultipartUpload
-  the object's composite checksum (computed by the server from the stored parts) is compared
-  with ours. Completing is atomic, so on any failure the upload is aborted and nothing exists
-  under the final key.
+* Large files: a multipart upload with `ChecksumAlgorithm=CRC32` (every part carries its
+  CRC32, as boto3's own `upload_file` sends them). Staging reads the file once, in order,
+  hashing all of it as it is read, while the parts go up in parallel; the upload is aborted
+  unless the sha256 is the manifest's. Nothing is visible until the commit, which completes
+  the upload (atomic) and then compares the object's composite checksum (computed by the
+  server from the stored parts) with ours; on any failure the upload is aborted and nothing
+  exists under the final key.
 * Retries are botocore's standard mode, configured once on the client (`App.s3`): every
   call here is made once and its final error reported; no loop on top.
 * Write-once at the server: `IfNoneMatch="*"` on PutObject and CompleteMultipartUpload unless
@@ -23,17 +24,18 @@ import base64
 import contextlib
 import hashlib
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 from urllib.parse import quote
 
 from botocore import UNSIGNED
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.errors import PublishError
-from bot.store.port import StoredObject, Versioned
+from bot.store.port import Staged, StoredObject, Versioned, mismatch
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
         PutObjectRequestTypeDef,
     )
 
+_T = TypeVar("_T")
 MIB = 1 << 20
 PART_SIZE = 8 * MIB  # S3's minimum is 5 MiB (all but the last part)
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
@@ -54,9 +57,9 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def composite_sha256(part_digests: list[bytes]) -> str:
-    """S3's COMPOSITE checksum of a multipart object: SHA-256 over the parts' SHA-256s."""
-    return _b64(hashlib.sha256(b"".join(part_digests)).digest())
+def composite_crc32(parts: list[int]) -> str:
+    """S3's COMPOSITE checksum of a multipart object: CRC32 over the parts' CRC32s."""
+    return _b64(zlib.crc32(b"".join(p.to_bytes(4, "big") for p in parts)).to_bytes(4, "big"))
 
 
 def _code(exc: ClientError) -> str:
@@ -218,13 +221,11 @@ class S3Store:
 
     # -- artifacts -------------------------------------------------------------
 
-    def upload(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+    def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
         self._writable(key)
-        size = path.stat().st_size
-        if size <= self.part_size:
-            self._upload_single(key, path, sha256, overwrite=overwrite)
-        else:
-            self._upload_multipart(key, path, sha256, overwrite=overwrite)
+        if path.stat().st_size <= self.part_size:
+            return self._stage_single(key, path, sha256, overwrite=overwrite)
+        return self._stage_multipart(key, path, sha256, overwrite=overwrite)
 
     def _landed(self, key: str, sha256: str) -> bool:
         """After a 412 on a create-if-absent write: was it our own earlier attempt?"""
@@ -235,43 +236,55 @@ class S3Store:
         return PublishError(f"{self.public_url(key)} appeared while publishing (another "
                             "publisher?); nothing was overwritten; rerun to compare it")
 
-    def _upload_single(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
-        data = path.read_bytes()
+    def _stage_single(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
+        data = path.read_bytes()  # at most one part
         digest = hashlib.sha256(data).digest()
         if digest.hex() != sha256:
-            raise PublishError(f"{path} changed since it was checked (sha256 {digest.hex()}, "
-                               f"expected {sha256}); nothing was stored; rebuild it")
-        with self._calling("PutObject", key, unless=_precondition_failed):
-            self._put_object(key, data, content_type="application/gzip", digest=digest,
-                             metadata={"sha256": sha256}, if_absent=not overwrite)
-            return
-        if not self._landed(key, sha256):  # a 412: another publisher's bytes, or ours
-            raise self._appeared(key)
+            raise mismatch(path, digest.hex(), sha256)
 
-    def _upload_multipart(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:
+        def commit() -> None:
+            with self._calling("PutObject", key, unless=_precondition_failed):
+                self._put_object(key, data, content_type="application/gzip", digest=digest,
+                                 metadata={"sha256": sha256}, if_absent=not overwrite)
+                return
+            if not self._landed(key, sha256):  # a 412: another publisher's bytes, or ours
+                raise self._appeared(key)
+        return Staged(commit)
+
+    def _stage_multipart(self, key: str, path: Path, sha256: str, *, overwrite: bool
+                         ) -> Staged:
         full = self._key(key)
         with self._calling("CreateMultipartUpload", key):
             upload_id = self.client.create_multipart_upload(
                 Bucket=self.bucket, Key=full, ContentType="application/gzip",
-                Metadata={"sha256": sha256}, ChecksumAlgorithm="SHA256")["UploadId"]
-        try:
-            parts, digests = self._send_parts(key, upload_id, path, sha256)
-            self._complete(key, upload_id, parts, sha256, overwrite=overwrite)
-        except BaseException as exc:
-            aborted = self._abort(full, upload_id)
-            if not aborted and isinstance(exc, PublishError):
-                raise PublishError(f"{exc} (the multipart upload {upload_id} could not be "
-                                   "aborted; a lifecycle rule AbortIncompleteMultipartUpload "
-                                   "removes it)") from None
-            raise
-        self._verify_composite(key, digests)
+                Metadata={"sha256": sha256}, ChecksumAlgorithm="CRC32")["UploadId"]
+
+        def aborting(step: Callable[[], _T]) -> _T:
+            try:
+                return step()
+            except BaseException as exc:
+                if not self._abort(full, upload_id) and isinstance(exc, PublishError):
+                    raise PublishError(f"{exc} (the multipart upload {upload_id} could not be "
+                                       "aborted; a lifecycle rule AbortIncompleteMultipartUpload"
+                                       " removes it)") from None
+                raise
+
+        parts, crcs = aborting(lambda: self._send_parts(key, upload_id, path, sha256))
+
+        def commit() -> None:
+            aborting(lambda: self._complete(key, upload_id, parts, sha256, overwrite=overwrite))
+            self._verify_composite(key, crcs)
+
+        def discard() -> None:
+            self._abort(full, upload_id)
+        return Staged(commit, discard)
 
     def _send_parts(self, key: str, upload_id: str, path: Path, sha256: str
-                    ) -> tuple[list[CompletedPartTypeDef], list[bytes]]:
+                    ) -> tuple[list[CompletedPartTypeDef], list[int]]:
         """Read the file once, in order (hashing all of it), and upload parts in parallel."""
         whole = hashlib.sha256()
         slots = threading.BoundedSemaphore(self.concurrency + 1)  # parts held in memory
-        futures: list[Future[tuple[CompletedPartTypeDef, bytes]]] = []
+        futures: list[Future[tuple[CompletedPartTypeDef, int]]] = []
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="s3-part")
         try:
             with path.open("rb") as fh:
@@ -294,23 +307,21 @@ class S3Store:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # nothing in flight once we abort
         if whole.hexdigest() != sha256:
-            raise PublishError(f"{path} changed since it was checked (sha256 "
-                               f"{whole.hexdigest()}, expected {sha256}); nothing was stored; "
-                               "rebuild it")
+            raise mismatch(path, whole.hexdigest(), sha256)
         return [r[0] for r in results], [r[1] for r in results]
 
     def _send_part(self, key: str, upload_id: str, number: int, data: bytes
-                   ) -> tuple[CompletedPartTypeDef, bytes]:
-        digest = hashlib.sha256(data).digest()
-        checksum = _b64(digest)
+                   ) -> tuple[CompletedPartTypeDef, int]:
+        crc = zlib.crc32(data)
+        checksum = _b64(crc.to_bytes(4, "big"))
         with self._calling(f"UploadPart {number}", key):
             response = self.client.upload_part(
                 Bucket=self.bucket, Key=self._key(key), UploadId=upload_id, PartNumber=number,
-                Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
-        if response.get("ChecksumSHA256", checksum) != checksum:
+                Body=data, ChecksumAlgorithm="CRC32", ChecksumCRC32=checksum)
+        if response.get("ChecksumCRC32", checksum) != checksum:
             raise PublishError(f"S3 stored part {number} of {key} with checksum "
-                               f"{response.get('ChecksumSHA256')}, sent {checksum}; retry")
-        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}, digest
+                               f"{response.get('ChecksumCRC32')}, sent {checksum}; retry")
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumCRC32": checksum}, crc
 
     def _complete(self, key: str, upload_id: str, parts: list[CompletedPartTypeDef],
                   sha256: str, *, overwrite: bool) -> None:
@@ -330,12 +341,12 @@ class S3Store:
         except BotoCoreError as exc:
             self._fail("CompleteMultipartUpload", key, exc)
 
-    def _verify_composite(self, key: str, digests: list[bytes]) -> None:
+    def _verify_composite(self, key: str, parts: list[int]) -> None:
         with self._calling("HeadObject", key):
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key),
                                            ChecksumMode="ENABLED")
-        stored = str(head.get("ChecksumSHA256", "")).split("-", 1)[0]
-        expected = composite_sha256(digests)
+        stored = str(head.get("ChecksumCRC32", "")).split("-", 1)[0]
+        expected = composite_crc32(parts)
         if stored and stored != expected:
             with self._calling("DeleteObject", key):
                 self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
