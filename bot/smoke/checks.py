@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-import requests
+import urllib3
 
 from bot.containers.port import Container, ContainerEngine, ContainerSpec
 from bot.smoke.plan import Check
@@ -30,11 +30,10 @@ HttpGet = Callable[[str, float], tuple[int, str]]
 
 
 def http_get(url: str, timeout: float) -> tuple[int, str]:
-    """One GET without proxies from the environment (the app is on loopback)."""
-    with requests.Session() as session:
-        session.trust_env = False
-        response = session.get(url, timeout=timeout, allow_redirects=False)
-        return response.status_code, response.text
+    """One GET, not retried and not redirected, straight to the app (urllib3 reads no proxy
+    from the environment; the app is on loopback)."""
+    response = urllib3.request("GET", url, timeout=timeout, retries=False, redirect=False)
+    return response.status, response.data.decode("utf-8", "replace")
 
 
 def new_run_id() -> str:
@@ -113,7 +112,7 @@ def _first_answer(container: Container, check: Check, url: str, started: float,
         sent = time.monotonic()
         try:
             answer = get(url, min(REQUEST_TIMEOUT, remaining))
-        except requests.exceptions.RequestException:
+        except urllib3.exceptions.HTTPError:
             time.sleep(min(POLL_SECONDS, max(remaining, 0)))
         else:
             return answer, (time.monotonic() - sent) * 1000
