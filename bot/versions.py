@@ -86,14 +86,6 @@ def _not_a_version(text: str) -> str:
     return f"{text!r} is not a version (1 to {MAX_PARTS} dot-separated ASCII numbers)"
 
 
-def is_valid_version(text: str) -> bool:
-    try:
-        Version.parse(text)
-    except InvalidVersion:
-        return False
-    return True
-
-
 def classify_update(old: Version, new: Version) -> UpdateType:
     """major / minor / patch by semver on the first three parts; a 4th-part change is a patch."""
     if new == old:
