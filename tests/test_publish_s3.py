@@ -14,8 +14,10 @@ import pytest
 
 from bot.app import App
 from bot.errors import PublishError
+from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store import S3Store
+from bot.store.publish import Action, check_publish, collect_artifacts, publish
 from bot.store.s3 import composite_crc32
 from tests.builtartifacts import Built, index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
@@ -277,6 +279,26 @@ def test_one_tampered_artifact_leaves_the_store_as_it_was(s3: MotoS3, tmp_path: 
     assert "mono-6.14.1-heroku-24.tar.gz does not match its manifest" in line
     assert "rebuild it" in line
     assert _keys(s3, bucket) == set()
+    assert _uploads(s3, bucket) == []
+
+
+def test_a_failed_commit_discards_the_uploads_staged_after_it(s3: MotoS3, tmp_path: Path
+                                                              ) -> None:
+    """Both uploads are staged; another publisher's object appears under the first key
+    before its commit: the run fails naming it, the second upload is aborted, not left."""
+    bucket = _bucket(s3)
+    out = tmp_path / "out"
+    make_artifact(out, "mono", "6.14.1", "heroku-22", size=BIG)
+    make_artifact(out, "mono", "6.14.1", "heroku-24", size=BIG)
+    store = S3Store(s3.client(), bucket, "p", endpoint_url=s3.endpoint)
+    artifacts = collect_artifacts(out)
+    checked = check_publish(store, artifacts, force=False)
+    assert [s.action for s in checked.plan.steps] == [Action.UPLOAD, Action.UPLOAD]
+    s3.client().put_object(Bucket=bucket, Key="p/heroku-22/mono-6.14.1.tar.gz", Body=b"theirs")
+    with pytest.raises(PublishError, match="appeared while publishing"):
+        publish(store, artifacts, force=False, reporter=RecordingReporter(), checked=checked)
+    assert _keys(s3, bucket) == {"p/heroku-22/mono-6.14.1.tar.gz"}
+    assert _get(s3, bucket, "p/heroku-22/mono-6.14.1.tar.gz") == b"theirs"
     assert _uploads(s3, bucket) == []
 
 
