@@ -13,8 +13,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.files import sha256_file
-from bot.store.port import ArtifactStore, Staged, StoredObject, Versioned, mismatch
+from bot.store.port import ArtifactStore, Staged, StoredObject, Versioned, check_file
 
 
 class DryRunStore:
@@ -58,9 +57,7 @@ class DryRunStore:
         self.echo(f"dry run: would {message}")
 
     def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise mismatch(path, actual, sha256)
+        check_file(path, sha256)
 
         def commit() -> None:
             size = path.stat().st_size

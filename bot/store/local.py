@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.errors import PublishError
 from bot.files import atomic_write, sha256_file
-from bot.store.port import Staged, StoredObject, Versioned, mismatch
+from bot.store.port import Staged, StoredObject, Versioned, check_file
 
 READ_ONLY = 0o444
 
@@ -76,9 +76,7 @@ class LocalStore:
                                "directory and its permissions") from None
 
     def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise mismatch(path, actual, sha256)
+        check_file(path, sha256)  # the copy is checked again when it is committed
         return Staged(partial(self._store, key, path, sha256, overwrite=overwrite))
 
     def _store(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> None:

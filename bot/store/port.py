@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.errors import PublishError
+from bot.files import sha256_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,8 @@ class Versioned:
 
 @dataclass(frozen=True, slots=True)
 class Staged:
-    """A file sent to the store and checked, not yet visible: `commit` makes it so (all or
-    nothing), `discard` drops it."""
+    """A file checked (and, by a store that can, already sent) but not yet visible under its
+    key: `commit` makes it so (all or nothing), `discard` drops what was sent."""
 
     commit: Callable[[], None]
     discard: Callable[[], None] = lambda: None
@@ -42,6 +43,12 @@ def mismatch(path: Path, actual: str, expected: str) -> PublishError:
     """The one error for a file whose bytes are not the ones its manifest describes."""
     return PublishError(f"{path} does not match its manifest (sha256 {actual}; manifest says "
                         f"{expected}); it was changed or truncated: rebuild it")
+
+
+def check_file(path: Path, sha256: str) -> None:
+    """Hash the file at `path`; `mismatch` unless it is `sha256`."""
+    if (actual := sha256_file(path)) != sha256:
+        raise mismatch(path, actual, sha256)
 
 
 class ArtifactStore(Protocol):

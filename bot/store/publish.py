@@ -28,7 +28,6 @@ from pathlib import Path
 from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import load_manifest
 from bot.errors import BuildError, PublishError, UsageError
-from bot.files import sha256_file
 from bot.report import Reporter
 from bot.store.layout import (
     INDEX_KEY,
@@ -44,7 +43,7 @@ from bot.store.layout import (
     render_index,
     timestamp,
 )
-from bot.store.port import ArtifactStore, Staged, StoredObject, mismatch
+from bot.store.port import ArtifactStore, Staged, StoredObject, check_file
 
 INDEX_ATTEMPTS = 8
 
@@ -233,8 +232,7 @@ def _prepare(store: ArtifactStore, step: Step) -> Staged | None:
     a = step.artifact
     if step.action in (Action.UPLOAD, Action.OVERWRITE):
         return store.stage(a.key, a.tarball, a.sha256, overwrite=step.action is Action.OVERWRITE)
-    if (actual := sha256_file(a.tarball)) != a.sha256:
-        raise mismatch(a.tarball, actual, a.sha256)
+    check_file(a.tarball, a.sha256)
     return None
 
 
