@@ -18,6 +18,7 @@ from collections.abc import Callable
 import urllib3
 
 from bot.containers.port import Container, ContainerEngine, ContainerSpec
+from bot.http import Answer
 from bot.smoke.plan import Check
 from bot.smoke.results import SmokeResult, excerpt
 
@@ -32,8 +33,8 @@ HttpGet = Callable[[str, float], tuple[int, str]]
 def http_get(url: str, timeout: float) -> tuple[int, str]:
     """One GET, not retried and not redirected, straight to the app (urllib3 reads no proxy
     from the environment; the app is on loopback)."""
-    response = urllib3.request("GET", url, timeout=timeout, retries=False, redirect=False)
-    return response.status, response.data.decode("utf-8", "replace")
+    answer = Answer(urllib3.request("GET", url, timeout=timeout, retries=False, redirect=False))
+    return answer.status_code, answer.text
 
 
 def new_run_id() -> str:
