@@ -147,9 +147,12 @@ class Answer:
     @property
     def text(self) -> str:
         """The body decoded by its Content-Type's charset (UTF-8 when it names none)."""
-        message = Message()
-        message["content-type"] = self.headers.get("Content-Type", "")
-        charset = str(message.get_param("charset") or "utf-8")
+        kind = self.headers.get("Content-Type", "")
+        charset = "utf-8"
+        if "charset" in kind.lower():  # a parameter: the email parser reads it
+            message = Message()
+            message["content-type"] = kind
+            charset = str(message.get_param("charset") or charset)
         try:
             return self.content.decode(charset, errors="replace")
         except LookupError:  # an unknown charset
@@ -206,6 +209,8 @@ class Proxies:
     no_proxy: str | None = None
 
     def for_url(self, url: str) -> str | None:
+        if self.http is None and self.https is None:
+            return None
         parts = urlsplit(url)
         proxy = self.https if parts.scheme == "https" else self.http
         if proxy is None:

@@ -137,6 +137,19 @@ def test_pages_are_asked_compressed_and_read_decoded(upstream: UpstreamServer) -
     assert http.stats.not_modified == 1
 
 
+@pytest.mark.parametrize(("content_type", "body", "text"), [
+    ("text/html; charset=ISO-8859-1", "caf\u00e9".encode("latin-1"), "caf\u00e9"),
+    ('text/html; CHARSET="windows-1252"', b"\x93q\x94", "\u201cq\u201d"),
+    ("text/html", "caf\u00e9".encode(), "caf\u00e9"),  # no charset: UTF-8
+    ("text/html; charset=no-such-codec", "caf\u00e9".encode(), "caf\u00e9"),
+    ("text/html; charset=utf-8", b"caf\xff", "caf\ufffd"),  # undecodable: replaced
+])
+def test_a_page_is_decoded_by_its_content_type_charset(
+        upstream: UpstreamServer, content_type: str, body: bytes, text: str) -> None:
+    url = upstream.add(PAGE, body, content_type=content_type)
+    assert client().get_text(url) == text
+
+
 def test_exists_is_a_head_probe(upstream: UpstreamServer) -> None:
     upstream.add(TARBALL, b"x" * 4096)
     http = client()
