@@ -12,9 +12,17 @@ dispatcher (`regex` source for the pages, `github` source with `use_max_tag`).
 nvchecker's github source builds `https://api.<host>/...`; it cannot be pointed at a plain-HTTP
 loopback server by configuration, so this script swaps its URL template for
 `http://<host>/repos/<repo>/git/matching-refs/tags` (same answer shape as `git/refs/tags`,
-which the fake serves). Our side does more per component: it probes the newest version's
-tarball (HEAD) when it is newer than the current one (scenario `all-new`), which nvchecker
-does not, and it writes its conditional-request cache (one file) at the end.
+which the fake serves). Ours also writes its conditional-request cache (one file) at the end.
+
+Both tools do the same job in each case. In `all-new` every component has an update, and
+before proposing one ours checks that its source tarball answers (a HEAD on the component's
+`source` URL: a listing may name a version whose file is missing, as the legacy
+mono-project.com page and the tag-only 6.12.0.206 do). nvchecker's own way to make that
+check is an `httpheader` entry (a HEAD) per tarball, so its config gets one per component
+beside the listing entry: both tools then send 2 requests per component. nvchecker knows the
+tarball URLs up front and sends all its requests at once; ours sends a probe only once its
+listing is in. `--listings-only` drops nvchecker's tarball entries (the comparison this case
+made before: ours 2 requests per component, nvchecker 1).
 
 What is timed, the same way for both tools: from reading the config file to having every
 result, i.e. config parsing, building the HTTP client, all requests, parsing, and (ours)
@@ -29,8 +37,8 @@ alike; each figure is the median of `--repeat` runs. Prints a table; no timed as
 
 The `requests` column is what the two servers answered during the run (for ours it must
 equal the client's own count); the `per request` ratio divides each tool's wall time by its
-requests, i.e. compares the cost of a request where `all-new` makes ours send two per
-component (listing and probe) and nvchecker one.
+requests, i.e. compares the cost of a request even where the two counts differ
+(`--listings-only`).
 
 The `cpu s` column is the process's CPU time over the same span (our threads together): on
 an idle machine both tools are CPU-bound and the wall ratio is close to the CPU ratio; on a
@@ -62,7 +70,7 @@ from bot.settings import Settings  # noqa: E402
 VERSIONS_PER_COMPONENT = 20
 REPEAT = 9
 # nothing-new: every current version is the newest (the steady state: one listing each);
-# all-new: every component has an update, so ours also probes each newest tarball (HEAD).
+# all-new: every component has an update: both tools list it and HEAD its newest tarball.
 SCENARIOS = ("nothing-new", "all-new")
 
 
@@ -85,6 +93,15 @@ def is_html(i: int) -> bool:
     return i % 2 == 0
 
 
+def tarball_path(i: int) -> str:
+    """The path of component i's newest source tarball (the one both tools check)."""
+    return (f"/c{i}/mono-{newest(i)}.tar.xz" if is_html(i) else
+            f"/g{i}/src-{newest(i)}.tar.gz")
+
+
+TARBALL = b"x" * 1024
+
+
 # -- the upstreams, in a child process --------------------------------------------------------
 
 def serve(count: int, conn: Connection) -> None:
@@ -105,12 +122,12 @@ def serve(count: int, conn: Connection) -> None:
                 links = "\n".join(f'<a href="mono-{v}.tar.xz">mono-{v}.tar.xz</a>' for v in vs)
                 up.add(f"/c{i}/", f"<html><body><pre>\n<a href=\"../\">../</a>\n{links}\n"
                        "</pre></body></html>", content_type="text/html")
-                up.add(f"/c{i}/mono-{newest(i)}.tar.xz", b"x" * 1024)
+                up.add(tarball_path(i), TARBALL)
             else:
                 gh.create_repo("bench", f"g{i}")
                 for v in vs:
                     gh.add_tag("bench", f"g{i}", v)
-                up.add(f"/g{i}/src-{newest(i)}.tar.gz", b"x" * 1024)
+                up.add(tarball_path(i), TARBALL)
         conn.send((up.url, gh.url))
         while True:
             command = conn.recv()
@@ -154,9 +171,19 @@ repo = "bench/g{i}"
     return "".join(parts)
 
 
-def nvchecker_config(count: int, up: str, gh_host: str) -> str:
+def nvchecker_config(count: int, up: str, gh_host: str, tarballs: bool) -> str:
+    """The listings, and with `tarballs` a HEAD on each newest tarball (entry `<name>-tarball`,
+    its "version" the Content-Length)."""
     parts = ["[__config__]\nmax_concurrency = 20\n"]
     for i in range(count):
+        if tarballs:
+            parts.append(f"""
+[{"c" if is_html(i) else "g"}{i}-tarball]
+source = "httpheader"
+url = "{up}{tarball_path(i)}"
+header = "Content-Length"
+regex = '[0-9]+'
+""")
         if is_html(i):
             parts.append(f"""
 [c{i}]
@@ -215,8 +242,8 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
                {r.component: r.latest.text for r in results if r.latest is not None})
 
 
-def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], int],
-                  served: Callable[[], int]) -> Run:
+def run_nvchecker(scenario: str, size: int, config: Path, entries_expected: int,
+                  quota: Callable[[], int], served: Callable[[], int]) -> Run:
     import nvchecker_source.github as nv_github
     import structlog
     from nvchecker import core
@@ -244,13 +271,17 @@ def run_nvchecker(scenario: str, size: int, config: Path, quota: Callable[[], in
 
     results, failed = asyncio.run(main())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    if failed or len(results) != size:
-        raise SystemExit(f"nvchecker failed ({len(results)}/{size} results)")
+    if failed or len(results) != entries_expected:
+        raise SystemExit(f"nvchecker failed ({len(results)}/{entries_expected} results)")
+    found = {name: r.version for name, r in results.items()}  # type: ignore[attr-defined]
+    if any(found[name] != str(len(TARBALL)) for name in found if name.endswith("-tarball")):
+        raise SystemExit("nvchecker: a tarball did not answer with its length")
     return Run("nvchecker", scenario, size, "-", seconds, cpu, served() - sent, quota() - before,
-               {name: r.version for name, r in results.items()})  # type: ignore[attr-defined]
+               {name: v for name, v in found.items() if not name.endswith("-tarball")})
 
 
-def bench(size: int, work: Path, repeat: int = REPEAT) -> list[Run]:
+def bench(size: int, work: Path, repeat: int = REPEAT, listings_only: bool = False
+          ) -> list[Run]:
     """Both scenarios on one set of upstreams of `size` components."""
     parent, child = mp.Pipe()
     server = mp.get_context("fork").Process(target=serve, args=(size, child), daemon=True)
@@ -268,20 +299,23 @@ def bench(size: int, work: Path, repeat: int = REPEAT) -> list[Run]:
     runs: list[Run] = []
     expected = {(f"c{i}" if is_html(i) else f"g{i}"): newest(i) for i in range(size)}
     try:
-        nv = work / f"nvchecker-{size}.toml"
-        nv.write_text(nvchecker_config(size, up_url, gh_url.removeprefix("http://")))
         for scenario in SCENARIOS:
+            tarballs = scenario == "all-new" and not listings_only
+            nv = work / f"nvchecker-{size}-{scenario}.toml"
+            nv.write_text(nvchecker_config(size, up_url, gh_url.removeprefix("http://"),
+                                           tarballs))
+            entries = size * (2 if tarballs else 1)
             ours = work / f"versions-{size}-{scenario}.toml"
             ours.write_text(our_config(size, up_url, scenario))
             run_ours(scenario, size, ours, work / f"warmup-{size}-{scenario}", gh_url, quota,
                      served)
-            run_nvchecker(scenario, size, nv, quota, served)  # imports, structlog set-up
+            run_nvchecker(scenario, size, nv, entries, quota, served)  # imports, structlog
             colds, warms, nvs = [], [], []
             for rep in range(repeat):
                 cache = work / f"state-{size}-{scenario}-{rep}"
                 colds.append(run_ours(scenario, size, ours, cache, gh_url, quota, served))
                 warms.append(run_ours(scenario, size, ours, cache, gh_url, quota, served))
-                nvs.append(run_nvchecker(scenario, size, nv, quota, served))
+                nvs.append(run_nvchecker(scenario, size, nv, entries, quota, served))
             for run in (*colds, *warms, *nvs):
                 if run.latest != expected:
                     wrong = sorted(k for k in expected if run.latest.get(k) != expected[k])
@@ -299,11 +333,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,100")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per figure (median)")
+    parser.add_argument("--listings-only", action="store_true",
+                        help="all-new: nvchecker lists only, without checking the tarballs")
     args = parser.parse_args()
     rows: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            rows.extend(bench(size, Path(tmp), args.repeat))
+            rows.extend(bench(size, Path(tmp), args.repeat, args.listings_only))
     print(f"{'scenario':<12} {'tool':<12} {'components':>10} {'run':<5} {'wall s':>8} "
           f"{'cpu s':>7} {'requests':>9} {'GH quota':>9}  same latest")
     for r in rows:
