@@ -32,8 +32,11 @@ A cold run of ours starts from an empty state dir and new clients (new connectio
 threads); nvchecker's runs build a new client and event loop each time. Before each timed
 run the garbage collector runs, and our client's connections are closed after its run, so
 that neither tool pays for the other's leftovers (closing sockets makes the server work).
-Runs alternate (ours cold, ours warm, nvchecker) so that load on the machine hits both
-alike; each figure is the median of `--repeat` runs. Prints a table; no timed assertions.
+Runs alternate (ours cold, ours warm, nvchecker), `--repeat` times; the table shows each
+tool's median run. A ratio is the median of the `--repeat` paired ratios (ours in one
+round / nvchecker in the same round, a few milliseconds apart), so that a change of the
+machine's load between rounds hits both sides of a ratio alike; the quartiles of those
+ratios are printed beside it (their spread is the noise). Prints; no timed assertions.
 
 The `requests` column is what the two servers answered during the run (for ours it must
 equal the client's own count); the `per request` ratio divides each tool's wall time by its
@@ -51,6 +54,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing as mp
+import statistics
 import sys
 import tempfile
 import time
@@ -68,7 +72,7 @@ from bot.report import RecordingReporter  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 VERSIONS_PER_COMPONENT = 20
-REPEAT = 9
+REPEAT = 21
 # nothing-new: every current version is the newest (the steady state: one listing each);
 # all-new: every component has an update: both tools list it and HEAD its newest tarball.
 SCENARIOS = ("nothing-new", "all-new")
@@ -76,6 +80,20 @@ SCENARIOS = ("nothing-new", "all-new")
 
 def median(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+
+
+@dataclass
+class Ratios:
+    """Ours / nvchecker per round, cold and warm."""
+
+    cold: list[float]
+    warm: list[float]
+
+
+def summary(ratios: list[float]) -> str:
+    """The median and quartiles of paired ratios: `1.02 (0.98-1.06)`."""
+    q1, mid, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return f"{mid:.2f} ({q1:.2f}-{q3:.2f})"
 
 
 def component_versions(i: int) -> list[str]:
@@ -115,7 +133,8 @@ def serve(count: int, conn: Connection) -> None:
     from tests.fakegithub import FakeGitHub
     from tests.harness.upstream import UpstreamServer
 
-    with UpstreamServer() as up, FakeGitHub(validate=False) as gh:
+    # a quota no run of this benchmark spends (the fake's default, 5000, lasts 25 rounds)
+    with UpstreamServer() as up, FakeGitHub(validate=False, rate_limit=10**9) as gh:
         for i in range(count):
             vs = component_versions(i)
             if is_html(i):
@@ -281,7 +300,7 @@ def run_nvchecker(scenario: str, size: int, config: Path, entries_expected: int,
 
 
 def bench(size: int, work: Path, repeat: int = REPEAT, listings_only: bool = False
-          ) -> list[Run]:
+          ) -> tuple[list[Run], dict[str, Ratios]]:
     """Both scenarios on one set of upstreams of `size` components."""
     parent, child = mp.Pipe()
     server = mp.get_context("fork").Process(target=serve, args=(size, child), daemon=True)
@@ -297,6 +316,7 @@ def bench(size: int, work: Path, repeat: int = REPEAT, listings_only: bool = Fal
         return int(parent.recv())
 
     runs: list[Run] = []
+    ratios: dict[str, Ratios] = {}
     expected = {(f"c{i}" if is_html(i) else f"g{i}"): newest(i) for i in range(size)}
     try:
         for scenario in SCENARIOS:
@@ -320,26 +340,32 @@ def bench(size: int, work: Path, repeat: int = REPEAT, listings_only: bool = Fal
                 if run.latest != expected:
                     wrong = sorted(k for k in expected if run.latest.get(k) != expected[k])
                     raise SystemExit(f"{run.tool} {scenario}: wrong latest for {wrong[:5]}")
+            ratios[scenario] = Ratios(
+                [c.seconds / n.seconds for c, n in zip(colds, nvs, strict=True)],
+                [w.seconds / n.seconds for w, n in zip(warms, nvs, strict=True)])
             cold, warm, nv_run = median(colds), median(warms), median(nvs)
             warm.phase, nv_run.phase = "warm", "cold"
             runs += [cold, warm, nv_run]
     finally:
         parent.send("stop")
         server.join(5)
-    return runs
+    return runs, ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,100")
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per figure (median)")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="rounds (median)")
     parser.add_argument("--listings-only", action="store_true",
                         help="all-new: nvchecker lists only, without checking the tarballs")
     args = parser.parse_args()
     rows: list[Run] = []
+    ratios: dict[tuple[str, int], Ratios] = {}
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            rows.extend(bench(size, Path(tmp), args.repeat, args.listings_only))
+            runs, by_scenario = bench(size, Path(tmp), args.repeat, args.listings_only)
+            rows.extend(runs)
+            ratios.update({(scenario, size): r for scenario, r in by_scenario.items()})
     print(f"{'scenario':<12} {'tool':<12} {'components':>10} {'run':<5} {'wall s':>8} "
           f"{'cpu s':>7} {'requests':>9} {'GH quota':>9}  same latest")
     for r in rows:
@@ -351,12 +377,11 @@ def main() -> None:
             group = [r for r in rows if r.size == size and r.scenario == scenario]
             ours = {r.phase: r for r in group if r.tool == "release-bot"}
             nv = next(r for r in group if r.tool == "nvchecker")
-            cold, warm = ours["cold"], ours["warm"]
-            per_request = (cold.seconds / cold.requests) / (nv.seconds / nv.requests)
+            cold, warm, paired = ours["cold"], ours["warm"], ratios[scenario, size]
+            per_request = statistics.median(paired.cold) * nv.requests / cold.requests
             print(f"{scenario:<12} {size:>4} components: wall ratio release-bot/nvchecker "
-                  f"cold {cold.seconds / nv.seconds:.2f}, warm {warm.seconds / nv.seconds:.2f}"
-                  f"; per request cold {per_request:.2f}; warm GitHub quota {warm.quota} "
-                  "(target 0)")
+                  f"cold {summary(paired.cold)}, warm {summary(paired.warm)}; per request "
+                  f"cold {per_request:.2f}; warm GitHub quota {warm.quota} (target 0)")
 
 
 if __name__ == "__main__":
