@@ -68,8 +68,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import App  # noqa: E402
 from bot.poll import deps_from_app, poll_components  # noqa: E402
-from bot.report import RecordingReporter  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from tests.recording import RecordingReporter  # noqa: E402
 
 VERSIONS_PER_COMPONENT = 20
 REPEAT = 21

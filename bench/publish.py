@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.publish import collect_artifacts, publish
 from tests.builtartifacts import make_artifact
 from tests.harness.s3 import MotoS3
+from tests.recording import RecordingReporter
 
 MIB = 1 << 20
 

@@ -33,13 +33,13 @@ from pathlib import Path
 import requests
 
 from bot.app import App
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.publish import collect_artifacts, publish
 from bot.verify.runner import WORKERS
 from tests.builtartifacts import make_artifact
 from tests.clirunner import run_cli
 from tests.harness.s3 import MotoS3
+from tests.recording import RecordingReporter
 from tests.test_publish_s3 import make_public
 
 MIB = 1 << 20

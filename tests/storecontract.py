@@ -6,11 +6,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.report import RecordingReporter
 from bot.store import ArtifactStore
 from bot.store.layout import INDEX_KEY
 from bot.store.publish import LocalArtifact, collect_artifacts, publish
 from tests.builtartifacts import index_entries, make_artifact
+from tests.recording import RecordingReporter
 
 
 def check_conditional_writes(store: ArtifactStore) -> None:

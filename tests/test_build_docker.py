@@ -26,12 +26,12 @@ from bot.build.plan import plan_build
 from bot.config import load_config
 from bot.containers.docker import DockerEngine
 from bot.containers.images import BuiltImage
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from tests.clirunner import CliResult, run_cli
 from tests.harness import docker as hdocker
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball, with_configure
+from tests.recording import RecordingReporter
 
 pytestmark = pytest.mark.docker
 

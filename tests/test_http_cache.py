@@ -13,8 +13,8 @@ import pytest
 from bot.cache import SourceCache
 from bot.errors import ChecksumMismatchError, UpstreamError
 from bot.http import HttpClient, RetryPolicy
-from bot.report import RecordingReporter
 from tests.harness.upstream import UpstreamServer
+from tests.recording import RecordingReporter
 
 TARBALL = "/sources/mono/mono-6.14.1.tar.xz"
 

@@ -17,9 +17,9 @@ from bot.app import App
 from bot.errors import UpstreamError
 from bot.http import HttpClient, Proxies, RetryPolicy
 from bot.http_cache import StateCache
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from tests.harness.upstream import UpstreamServer
+from tests.recording import RecordingReporter
 
 PAGE = "/sources/mono/"
 HTML = '<html><a href="mono-6.14.1.tar.xz">mono-6.14.1.tar.xz</a></html>'

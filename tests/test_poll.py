@@ -12,11 +12,11 @@ from bot.config import load_config
 from bot.errors import UsageError
 from bot.http import HttpClient, RetryPolicy
 from bot.poll import PROBES, WORKERS, _share, poll_components
-from bot.report import RecordingReporter
 from bot.versions import Version
 from tests.clirunner import run_cli
 from tests.fakegithub import FakeGitHub
 from tests.harness.upstream import UpstreamServer
+from tests.recording import RecordingReporter
 from tests.test_sources import (
     WINEHQ,
     make_deps,

@@ -21,11 +21,11 @@ from bot.notes.render import make_environment
 from bot.prs.body import parse_metadata
 from bot.prs.plan import Proposal
 from bot.prs.runner import make_planner, reconcile
-from bot.report.recording import RecordingReporter
 from bot.versions import Version
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub import FakeGitHub
 from tests.harness.upstream import UpstreamServer
+from tests.recording import RecordingReporter
 from tests.test_sources import DATA, WINEHQ, tarball
 
 OWNER, NAME = "acme", "buildpack"

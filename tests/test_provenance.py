@@ -45,7 +45,6 @@ from bot.containers.port import ContainerSpec
 from bot.errors import BuildError, UsageError
 from bot.notes.collect import build_notes
 from bot.notes.render import render_notes
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.layout import Index, IndexEntry
 from bot.store.publish import collect_artifacts, publish
@@ -55,6 +54,7 @@ from tests.builtartifacts import make_artifact, sample_provenance
 from tests.clirunner import run_cli
 from tests.harness import docker as hdocker
 from tests.projects import TARBALL_MTIME, make_tarball
+from tests.recording import RecordingReporter
 from tests.test_notes import rendered
 
 SHA_A = "a" * 64

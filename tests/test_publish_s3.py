@@ -14,7 +14,6 @@ import pytest
 
 from bot.app import App
 from bot.errors import PublishError
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store import S3Store
 from bot.store.publish import Action, check_publish, collect_artifacts, publish
@@ -23,6 +22,7 @@ from tests.builtartifacts import Built, index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.s3 import MotoS3
+from tests.recording import RecordingReporter
 from tests.storecontract import check_conditional_writes, publish_concurrently
 
 MIB = 1 << 20

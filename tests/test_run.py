@@ -24,7 +24,6 @@ import pytest
 
 from bot.config import load_config
 from bot.errors import PublishError, UsageError
-from bot.report import RecordingReporter
 from bot.run.plan import Target, plan_run
 from bot.run.runner import take_from_store
 from bot.store import LocalStore
@@ -39,6 +38,7 @@ from tests.harness import docker as hdocker
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball
+from tests.recording import RecordingReporter
 
 SHA = "a" * 64
 UNREACHABLE_DOCKER = "unix:///nonexistent/docker.sock"

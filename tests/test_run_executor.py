@@ -14,12 +14,12 @@ from bot import errors
 from bot.build.manifest import Manifest, load_manifest
 from bot.notes.model import ReleaseNotes
 from bot.notes.publisher import Announced
-from bot.report import RecordingReporter
 from bot.run.executor import RunOutcome, StackOutcome, Steps, execute, exit_error
 from bot.run.plan import RunPlan, StackRun, Target
 from bot.smoke.results import SmokeResult
 from bot.store.publish import PublishPlan, PublishResult
 from tests.builtartifacts import make_artifact
+from tests.recording import RecordingReporter
 
 PUBLISHED = PublishResult(PublishPlan(()), (), index_written=True)
 NOTES = ReleaseNotes((), ())

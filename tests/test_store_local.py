@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.errors import PublishError
-from bot.report import RecordingReporter
 from bot.store import LocalStore
 from bot.store.dryrun import DryRunStore
 from bot.store.layout import INDEX_KEY
 from bot.store.publish import Action, collect_artifacts, publish
 from tests.builtartifacts import index_entries, make_artifact
 from tests.clirunner import CliResult, run_cli
+from tests.recording import RecordingReporter
 from tests.storecontract import check_conditional_writes, publish_concurrently
 
 REPO = Path(__file__).resolve().parents[1]

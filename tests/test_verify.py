@@ -22,7 +22,6 @@ import pytest
 
 from bot.build.manifest import BaseImage
 from bot.http import HttpClient, RetryPolicy
-from bot.report import RecordingReporter
 from bot.store import open_store
 from bot.store.layout import INDEX_KEY, Index, IndexEntry, render_index
 from bot.store.publish import collect_artifacts, publish
@@ -32,6 +31,7 @@ from tests.builtartifacts import Built, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
+from tests.recording import RecordingReporter
 from tests.test_publish_s3 import make_public
 
 if TYPE_CHECKING:

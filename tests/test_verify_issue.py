@@ -17,7 +17,6 @@ from bot.app import App
 from bot.forge.github import GitHubForge
 from bot.forge.port import Issue
 from bot.http import HttpClient
-from bot.report import RecordingReporter
 from bot.settings import Settings
 from bot.store.layout import INDEX_KEY, IndexEntry
 from bot.store.publish import collect_artifacts, publish
@@ -36,6 +35,7 @@ from bot.verify.runner import Verification, Verified, verify_store
 from tests.builtartifacts import Built, make_artifact
 from tests.clirunner import CliResult, run_cli
 from tests.fakegithub import FakeGitHub
+from tests.recording import RecordingReporter
 from tests.test_verify import FileStore
 
 OWNER, NAME = "acme", "buildpack"

@@ -25,7 +25,6 @@ import docker
 import pytest
 
 from bot.arch import foreign_elf
-from bot.report import RecordingReporter
 from bot.store.publish import collect_artifacts, publish
 from bot.store.s3 import S3Store
 from tests.builtartifacts import make_artifact
@@ -34,6 +33,7 @@ from tests.harness import docker as hdocker
 from tests.harness.s3 import MotoS3
 from tests.harness.upstream import UpstreamServer
 from tests.projects import addon_project, hello_project, make_tarball
+from tests.recording import RecordingReporter
 from tests.test_publish_s3 import make_public
 from tests.test_workflows import readme_workflows
 from tests.workflows.act import ActRun, run_act

@@ -1,4 +1,4 @@
-"""A reporter that records events, for tests (and for composing reports in-process)."""
+"""A reporter that records events, for tests."""
 
 from __future__ import annotations
 
