@@ -49,9 +49,8 @@ class App:
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, *,
-                         config_path: Path | None = None, debug: bool = False) -> App:
-        return cls(Settings.from_env(os.environ if env is None else env,
-                                     config_path=config_path, debug=debug))
+                         config_path: Path | None = None) -> App:
+        return cls(Settings.from_env(os.environ if env is None else env, config_path=config_path))
 
     @cached_property
     def config(self) -> Config:

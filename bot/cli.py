@@ -40,26 +40,20 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
     4 build failed, 5 smoke test failed, 6 publish failed, 7 GitHub error.
     """
     env: Mapping[str, str] = ctx.meta.get("release_bot.env", os.environ)
-    app = ctx.meta.get("release_bot.app")
-    if app is None:
-        app = App.from_environment(env, config_path=config_path, debug=debug)
-    ctx.obj = app
+    ctx.obj = App.from_environment(env, config_path=config_path)
 
 
 for _command in COMMANDS:
     cli.add_command(_command)
 
 
-def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None,
-         app: App | None = None) -> int:
-    """Run the CLI and return its exit code. `env`/`app` let tests inject the environment."""
+def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None) -> int:
+    """Run the CLI and return its exit code. `env` lets tests inject the environment."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     meta: dict[str, object] = {}
     if env is not None:
         meta["release_bot.env"] = env
-    if app is not None:
-        meta["release_bot.app"] = app
     ctx: click.Context | None = None
     try:
         with cli.make_context("release-bot", args) as ctx:
@@ -80,12 +74,12 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     except BotError as exc:
         if debug:
             traceback.print_exc()
-        _report_error(_app_of(ctx) or app, exc)
+        _report_error(_app_of(ctx), exc)
         return int(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one boundary for unexpected errors
         if debug:
             traceback.print_exc()
-        _report_error(_app_of(ctx) or app,
+        _report_error(_app_of(ctx),
                       BotError(f"internal error: {type(exc).__name__}: {exc} "
                                "(rerun with --debug for a traceback and report it)"))
         return int(ExitCode.INTERNAL)

@@ -76,7 +76,7 @@ class RetryPolicy:
     timeout: float = 30.0
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from `Retry-After` (seconds or HTTP date) or, when the rate limit is
     spent (`x-ratelimit-remaining: 0`), until GitHub's `x-ratelimit-reset`."""
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -85,13 +85,13 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
         if value.isdigit():
             return float(value)
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - (now or time.time()))
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
     remaining = headers.get("x-ratelimit-remaining") or headers.get("X-RateLimit-Remaining")
     reset = headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset")
     if remaining == "0" and reset and reset.isdigit():
-        return max(0.0, int(reset) - (now or time.time()))
+        return max(0.0, int(reset) - time.time())
     return None
 
 
@@ -274,7 +274,7 @@ class HttpClient:
             manager.clear()
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-             stream: bool = False, allow_redirects: bool = True) -> Answer:
+             stream: bool = False) -> Answer:
         """One request with the retry policy, whatever status it ends with; a GET read whole
         is conditional (see the module's doc), a streamed one never. Raises urllib3's
         `HTTPError`s."""
@@ -285,8 +285,7 @@ class HttpClient:
             sent.update(stored.conditions())
         self.stats.add(requests=1)
         response = Answer(self._manager(url).urlopen(
-            method, url, headers=sent, retries=self.retry, redirect=allow_redirects,
-            preload_content=not stream))
+            method, url, headers=sent, retries=self.retry, preload_content=not stream))
         if stored is not None and response.status_code == 304:
             self._answer_from(stored, url, response)
         elif cached and response.status_code == 200:
@@ -306,13 +305,11 @@ class HttpClient:
         self.stats.add(not_modified=1)
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-                stream: bool = False, allow_status: Collection[int] = (),
-                allow_redirects: bool = True) -> Answer:
+                stream: bool = False, allow_status: Collection[int] = ()) -> Answer:
         """`send`, the body read unless `stream`; a network failure or a status other than 2xx
         and `allow_status` is an UpstreamError (one line, naming the URL)."""
         try:
-            response = self.send(method, url, headers=headers, stream=stream,
-                                 allow_redirects=allow_redirects)
+            response = self.send(method, url, headers=headers, stream=stream)
         except HTTPError as exc:
             # a ResponseError is the only MaxRetryError reason urllib3 has for redirects
             if isinstance(exc, MaxRetryError) and isinstance(exc.reason, ResponseError):
@@ -332,9 +329,9 @@ class HttpClient:
         raise UpstreamError(f"{method} {url} answered HTTP {status}; check the URL in the "
                             "config or the upstream's status")
 
-    def get_text(self, url: str, *, headers: Mapping[str, str] | None = None) -> str:
+    def get_text(self, url: str) -> str:
         """A page as text (a conditional GET: on 304, the stored body)."""
-        return self.request("GET", url, headers=headers).text
+        return self.request("GET", url).text
 
     def exists(self, url: str) -> bool:
         """Does a file answer at `url`? HEAD, falling back to a 1-byte ranged GET."""

@@ -116,8 +116,7 @@ def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
                       unavailable=tuple(missing), warnings=tuple(notes))
 
 
-def _decide(c: Component, done: Sequence[_Listing], deps: SourceDeps, probes: int
-            ) -> PollResult:
+def _decide(c: Component, done: Sequence[_Listing], deps: SourceDeps) -> PollResult:
     """A component's result from its listings (probing tarballs when something is newer)."""
     notes = [w for d, u in zip(done, c.upstream, strict=True) if d.selection is not None
              for w in d.selection.warnings(f"{c.name}: {describe(u)}")]
@@ -129,7 +128,7 @@ def _decide(c: Component, done: Sequence[_Listing], deps: SourceDeps, probes: in
         return PollResult(c.name, c.version, None, "up-to-date",
                           warnings=(f"{c.name} has no upstream to poll",))
     found = merge([d.selection for d in done if d.selection is not None])
-    return choose(c, found, deps, probes, notes)
+    return choose(c, found, deps, warnings=notes)
 
 
 class _Component:
@@ -198,8 +197,8 @@ def _share(tasks: Sequence[Callable[[], None]], workers: int) -> None:
 
 
 def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
-                    names: Sequence[str] | None = None, *, workers: int = WORKERS,
-                    probes: int = PROBES) -> list[PollResult]:
+                    names: Sequence[str] | None = None, *, workers: int = WORKERS
+                    ) -> list[PollResult]:
     """Poll the named components (default: all), in config order; never raises for an
     upstream failure (that component's result is an `error`).
 
@@ -216,14 +215,14 @@ def poll_components(config: Config, deps: SourceDeps, reporter: Reporter,
         listing = _list(state.component.upstream[index], deps)
         if state.listed(index, listing):
             done = [d for d in state.listings if d is not None]
-            state.result = _decide(state.component, done, deps, probes)
+            state.result = _decide(state.component, done, deps)
 
     _share([partial(list_one, state, i) for state in states
             for i in range(len(state.component.upstream))], workers)
     ordered = []
     for state in states:
         if state.result is None:  # no upstream: nothing was listed
-            state.result = _decide(state.component, [], deps, probes)
+            state.result = _decide(state.component, [], deps)
         ordered.append(state.result)
     for result in ordered:
         for note in result.warnings:

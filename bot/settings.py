@@ -22,7 +22,6 @@ DEFAULT_GITHUB_API = "https://api.github.com"
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("versions.toml")
-    debug: bool = False
     github_token: str | None = None
     github_repository: str | None = None
     github_api_url: str = DEFAULT_GITHUB_API
@@ -52,7 +51,6 @@ class Settings:
         env: Mapping[str, str],
         *,
         config_path: Path | None = None,
-        debug: bool = False,
     ) -> Settings:
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
@@ -66,7 +64,6 @@ class Settings:
         cache = get("RELEASE_BOT_CACHE") or ".cache/release-bot"
         return cls(
             config_path=config_path or Path("versions.toml"),
-            debug=debug,
             github_token=get("RELEASE_BOT_GITHUB_TOKEN") or get("GITHUB_TOKEN") or get(
                 "GH_TOKEN"),
             github_repository=get("GITHUB_REPOSITORY"),

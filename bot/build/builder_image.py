@@ -9,8 +9,6 @@ removed even when the build fails.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.arch import DEFAULT_ARCH, platform
 from bot.build.manifest import BaseImage
 from bot.containers.images import BuiltImage, cached_tag, ensure_image, inputs_hash
@@ -23,10 +21,9 @@ INPUTS_LABEL = "org.release-bot.builder-inputs"
 BASE_LABEL = "org.release-bot.builder-base"
 
 
-def ensure_builder_image(engine: ContainerEngine, base_ref: str, on_line: OnLine,
-                         directory: Path | None = None, *, arch: str = DEFAULT_ARCH
-                         ) -> BuiltImage:
-    directory = directory or images_dir() / "builder"
+def ensure_builder_image(engine: ContainerEngine, base_ref: str, on_line: OnLine, *,
+                         arch: str = DEFAULT_ARCH) -> BuiltImage:
+    directory = images_dir() / "builder"
     dockerfile = directory / "Dockerfile"
     try:
         content = dockerfile.read_bytes()

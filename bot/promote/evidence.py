@@ -32,10 +32,9 @@ MAX_MEMBERS = 200
 SIDE_DIRS = ("smoke", "builder")
 
 
-def builder_inputs(directory: Path | None = None) -> BuilderInputs:
+def builder_inputs() -> BuilderInputs:
     """This bot's builder inputs: its builder Dockerfile's sha256 and its version."""
-    dockerfile = (directory or images_dir() / "builder") / "Dockerfile"
-    return BuilderInputs(sha256_file(dockerfile), __version__)
+    return BuilderInputs(sha256_file(images_dir() / "builder" / "Dockerfile"), __version__)
 
 
 def builder_file(out: Path, lane: str) -> Path:

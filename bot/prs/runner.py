@@ -44,8 +44,7 @@ def plan_one(forge: Forge, proposal: Proposal, planner: Planner, path: str
 
 
 def reconcile(forge: Forge, proposal: Proposal, planner: Planner, reporter: Reporter, *,
-              path: str = "versions.toml", label: str = LABEL,
-              attempts: int = ATTEMPTS) -> Outcome:
+              path: str = "versions.toml", attempts: int = ATTEMPTS) -> Outcome:
     for attempt in range(1, attempts + 1):
         base, file, action = plan_one(forge, proposal, planner, path)
         if action.kind in ("noop", "skip-closed"):
@@ -56,8 +55,8 @@ def reconcile(forge: Forge, proposal: Proposal, planner: Planner, reporter: Repo
             reporter.warning(f"{proposal.component}: {exc.message}; retrying from the fresh "
                              f"default branch ({attempt}/{attempts})")
             continue
-        if label not in pull.labels:
-            forge.add_label(pull.number, label)
+        if LABEL not in pull.labels:
+            forge.add_label(pull.number, LABEL)
         return Outcome(action, pull.number, pull.url, attempt)
     raise GitHubError(f"{proposal.component}: the default branch or release-bot/"
                       f"{proposal.component} kept moving during {attempts} attempts; rerun "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 
 import urllib3
 
@@ -26,9 +25,6 @@ CONTAINER_LABEL = "org.release-bot.smoke"
 RUN_LABEL = "org.release-bot.smoke-run"
 POLL_SECONDS = 0.25
 REQUEST_TIMEOUT = 10.0
-
-HttpGet = Callable[[str, float], tuple[int, str]]
-
 
 def http_get(url: str, timeout: float) -> tuple[int, str]:
     """One GET, not retried and not redirected, straight to the app (urllib3 reads no proxy
@@ -69,7 +65,7 @@ def run_console(engine: ContainerEngine, image: str, check: Check, timeout: floa
 
 
 def run_http(engine: ContainerEngine, image: str, check: Check, ready_timeout: float,
-             run_id: str, get: HttpGet = http_get, platform: str | None = None) -> SmokeResult:
+             run_id: str, platform: str | None = None) -> SmokeResult:
     assert check.port is not None
     started = time.monotonic()
     spec = ContainerSpec(image, labels=labels(run_id, check.name), network=None,
@@ -81,7 +77,7 @@ def run_http(engine: ContainerEngine, image: str, check: Check, ready_timeout: f
                                detail=f"port {check.port}/tcp was not published (does the "
                                       f"image EXPOSE {check.port}?)")
         url = f"http://127.0.0.1:{host_port}{check.path}"
-        answered = _first_answer(container, check, url, started, ready_timeout, get)
+        answered = _first_answer(container, check, url, started, ready_timeout)
         seconds = time.monotonic() - started
         log = container.logs()
     if isinstance(answered, str):
@@ -100,7 +96,7 @@ def run_http(engine: ContainerEngine, image: str, check: Check, ready_timeout: f
 
 
 def _first_answer(container: Container, check: Check, url: str, started: float,
-                  ready_timeout: float, get: HttpGet) -> tuple[tuple[int, str], float] | str:
+                  ready_timeout: float) -> tuple[tuple[int, str], float] | str:
     """GET `url` until it answers: (status and body, latency in ms), or why it never did."""
     deadline = started + ready_timeout
     while True:
@@ -112,7 +108,7 @@ def _first_answer(container: Container, check: Check, url: str, started: float,
             return f"exited with code {code} before answering HTTP"
         sent = time.monotonic()
         try:
-            answer = get(url, min(REQUEST_TIMEOUT, remaining))
+            answer = http_get(url, min(REQUEST_TIMEOUT, remaining))
         except urllib3.exceptions.HTTPError:
             time.sleep(min(POLL_SECONDS, max(remaining, 0)))
         else:
@@ -124,4 +120,4 @@ def run_check(engine: ContainerEngine, image: str, check: Check, ready_timeout: 
     """Run `check` in a fresh container of `image` (for `platform`: bot.arch.platform)."""
     if check.kind == "console":
         return run_console(engine, image, check, ready_timeout, run_id, platform)
-    return run_http(engine, image, check, ready_timeout, run_id, platform=platform)
+    return run_http(engine, image, check, ready_timeout, run_id, platform)

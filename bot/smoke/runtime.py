@@ -81,9 +81,8 @@ def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
 
 def ensure_runtime_image(engine: ContainerEngine, base_image: str,
                          artifacts: tuple[RuntimeArtifact, ...], on_line: OnLine,
-                         dockerfile: Path | None = None,
                          platform: str | None = None) -> BuiltImage:
-    dockerfile = dockerfile or runtime_dockerfile()
+    dockerfile = runtime_dockerfile()
     if not artifacts or artifacts[0].component != "mono":
         raise UsageError("a runtime image needs the mono artifact first; build mono")
     base = engine.image(base_image)

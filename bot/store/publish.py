@@ -19,7 +19,7 @@ The order is what makes it safe:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -187,8 +187,7 @@ def refusal(plan: PublishPlan) -> PublishError:
 
 
 def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: str, *,
-                 known: tuple[Index, str | None] | None = None,
-                 attempts: int = INDEX_ATTEMPTS) -> bool:
+                 known: tuple[Index, str | None] | None = None) -> bool:
     """Add `entries` to index.json with a conditional write; re-read and merge on a conflict.
 
     A compare-and-swap, not a retry: a refused conditional write means another publisher's
@@ -201,7 +200,7 @@ def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: s
     """
     wrote = False
     conflicts = 0
-    for _ in range(2 * attempts):  # writes that are read back, plus conflicts
+    for _ in range(2 * INDEX_ATTEMPTS):  # writes that are read back, plus conflicts
         index, etag = known if known is not None else read_index(store)
         known = None
         merged = merge_index(index, entries, updated)
@@ -212,10 +211,10 @@ def update_index(store: ArtifactStore, entries: Sequence[IndexEntry], updated: s
             wrote = True  # read back: the loop returns once the index holds every entry
         else:
             conflicts += 1
-            if conflicts == attempts:
+            if conflicts == INDEX_ATTEMPTS:
                 break
     raise PublishError(f"{store.public_url(INDEX_KEY)} kept changing while adding "
-                       f"{len(entries)} entries ({attempts} attempts); the artifacts are "
+                       f"{len(entries)} entries ({INDEX_ATTEMPTS} attempts); the artifacts are "
                        "stored: rerun `release-bot publish` to list them")
 
 
@@ -255,15 +254,14 @@ def _commit(store: ArtifactStore, plan: PublishPlan, reporter: Reporter) -> None
 
 
 def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: bool,
-            reporter: Reporter, now: Callable[[], datetime] = lambda: datetime.now(UTC),
-            checked: CheckedPublish | None = None) -> PublishResult:
+            reporter: Reporter, checked: CheckedPublish | None = None) -> PublishResult:
     """Plan against the store (unless `checked` already did), refuse or upload, then update
     index.json last."""
     checked = checked or check_publish(store, artifacts, force=force)
     plan, index, etag = checked.plan, checked.index, checked.etag
     if plan.with_action(Action.REFUSE):
         raise refusal(plan)
-    published = timestamp(now())
+    published = timestamp(datetime.now(UTC))
     _commit(store, plan, reporter)
     for step in plan.steps:
         a = step.artifact
