@@ -108,9 +108,7 @@ class SourceCache:
                         written += len(chunk)
         except HTTPError as exc:
             # a connection dropped mid-body: the caller resumes from what was written
-            self.http.stats.add(bytes=written)
             raise _Interrupted(str(exc), written) from exc
-        self.http.stats.add(bytes=written)
         return written
 
 

@@ -62,8 +62,6 @@ class ConfigError(UsageError):
         super().__init__(text)
         self.path = path
         self.line = line
-        self.key = key
-        self.fix = fix
 
 
 class UpstreamError(BotError):

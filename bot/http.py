@@ -191,7 +191,6 @@ class HttpStats:
     requests: int = 0  # sent, retries included
     not_modified: int = 0  # answered 304: the stored body was used
     retries: int = 0
-    bytes: int = 0  # body bytes received
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, **counts: int) -> None:
@@ -319,8 +318,6 @@ class HttpClient:
                                 "be down, try again later") from None
         status = response.status_code
         if status < 300 or status in allow_status:
-            if not stream and not response.from_cache:
-                self.stats.add(bytes=len(response.content))
             return response
         response.close()
         if status in RETRY_STATUSES or (status == 403 and "Retry-After" in response.headers):

@@ -47,7 +47,7 @@ class Stored:
 
 class StateCache:
     """The conditional-request cache: URL -> `Stored`, in one msgpack file, read on first use
-    and written by `save()` (and `close()`) when an entry changed. `path` None: kept in memory
+    and written by `save()` when an entry changed. `path` None: kept in memory
     only. A damaged file (or one of another format) only costs full requests. Reads and writes
     of entries take no lock (a dict's get and set are atomic): a poll's threads never queue."""
 
@@ -97,9 +97,6 @@ class StateCache:
         atomic_write(self.path, msgpack.packb({url: (s.headers, s.body)
                                                for url, s in entries.items()}),
                      durable=False)  # a lost cache only costs a refetch
-
-    def close(self) -> None:
-        self.save()
 
 
 def lower_headers(headers: Mapping[str, str], dropped: Collection[str]) -> dict[str, str]:

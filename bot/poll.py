@@ -52,7 +52,6 @@ class PollResult:
     status: Status
     error: str | None = None  # one line, for `error`
     release: Release | None = None  # for `update-available`; tarball_url = the source URL
-    unavailable: tuple[Version, ...] = ()  # newer versions listed upstream without a tarball
     warnings: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, str | None]:
@@ -94,7 +93,6 @@ def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
     """The newest release above the current version whose source tarball exists."""
     current = (component.version.parts, component.version.text)  # = release_order's key
     newer = [r for r in found if release_order(r) > current]
-    missing: list[Version] = []
     notes = list(warnings)
     try:
         for release in newer[:probes]:
@@ -103,8 +101,7 @@ def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
                 return PollResult(component.name, component.version, release.version,
                                   "update-available",
                                   release=replace(release, tarball_url=url),
-                                  unavailable=tuple(missing), warnings=tuple(notes))
-            missing.append(release.version)
+                                  warnings=tuple(notes))
             notes.append(f"{component.name} {release.version} is listed upstream but its "
                          f"source {url} does not answer; not proposed")
     except BotError as exc:
@@ -113,7 +110,7 @@ def choose(component: Component, found: Sequence[Release], deps: SourceDeps,
     known = [r.version for r in found if release_order(r) <= current]
     latest = component.version if newer else (known[0] if known else None)
     return PollResult(component.name, component.version, latest, "up-to-date",
-                      unavailable=tuple(missing), warnings=tuple(notes))
+                      warnings=tuple(notes))
 
 
 def _decide(c: Component, done: Sequence[_Listing], deps: SourceDeps) -> PollResult:

@@ -329,9 +329,8 @@ def pushes_first(world: World, branch: str, header: str) -> type[GitHubForge]:
 def test_a_push_to_main_during_the_run_is_retried_from_the_fresh_base(world: World) -> None:
     reporter = RecordingReporter()
     forge = forge_for(world, pushes_first(world, "main", "# edited by a person\n"))
-    outcome = reconcile(forge, proposal("6.14.1", world), make_planner(
+    reconcile(forge, proposal("6.14.1", world), make_planner(
         make_environment(), "versions.toml"), reporter)
-    assert outcome.attempts == 2
     assert any(kind == "warning" and "retrying from the fresh" in text
                for kind, text in reporter.events)
     [pull] = world.pulls()
@@ -344,9 +343,8 @@ def test_a_push_to_main_during_the_run_is_retried_from_the_fresh_base(world: Wor
 def test_a_stale_file_sha_409_is_retried(world: World) -> None:
     # another writer moves the bot's branch between its reset and its commit: a 409
     forge = forge_for(world, pushes_first(world, "(bot)", "# someone else\n"))
-    outcome = reconcile(forge, proposal("6.14.1", world), make_planner(
+    reconcile(forge, proposal("6.14.1", world), make_planner(
         make_environment(), "versions.toml"), RecordingReporter())
-    assert outcome.attempts == 2
     statuses = [r.status for r in world.fake.requests_matching("PUT", "/contents/")]
     assert statuses == [409, 200]
     assert len(world.pulls()) == 1

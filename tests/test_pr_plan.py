@@ -45,7 +45,7 @@ def pull(number: int, version: str, *, state: str = "open", merged: bool = False
     body = "text\n" + Metadata(component, V(old), V(version), sha).comment() + "\n"
     return PullRequest(number, "open" if state == "open" else "closed", merged,
                        f"Bump {component} from {old} to {version}", body,
-                       f"release-bot/{component}", "main", f"https://x/pull/{number}")
+                       f"https://x/pull/{number}")
 
 
 def plan(p: Proposal, pulls: list[PullRequest] | None = None, base: str = BASE) -> PrAction:
@@ -110,7 +110,7 @@ def test_noop_when_the_open_pr_already_proposes_exactly_this() -> None:
     (pull(4, "6.14.1", sha=SHA_B), "same version, other checksum"),
     (pull(4, "6.14.1", old="6.12.0.206"), "the default branch's version moved"),
     (pull(4, "6.14.0.9"), "older version"),
-    (PullRequest(4, "open", False, "edited", "no metadata", "release-bot/mono", "main", "u"),
+    (PullRequest(4, "open", False, "edited", "no metadata", "u"),
      "body edited by a person"),
 ])
 def test_update_the_same_open_pr(existing: PullRequest, why: str) -> None:

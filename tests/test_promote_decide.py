@@ -32,7 +32,7 @@ HEAD = "c" * 40
 
 def _run(run_id: int, *, path: str = WORKFLOW, head_repo: str = REPOSITORY,
          head_sha: str = HEAD, conclusion: str = "success") -> WorkflowRun:
-    return WorkflowRun(run_id, path, head_sha, head_repo, "pull_request", conclusion,
+    return WorkflowRun(run_id, path, head_sha, head_repo, conclusion,
                        f"https://github.test/{REPOSITORY}/actions/runs/{run_id}")
 
 

@@ -305,7 +305,6 @@ def test_gitlab_tags_through_the_v4_api(upstream: UpstreamServer) -> None:
     sel = releases(Upstream("gitlab-tags", TAG_PATTERN, url=base, repo="mono/mono"), deps)
     assert [r.version.text for r in sel.releases] == ["6.14.1", "6.14.0"]
     assert sel.releases[0].url == f"{base}/mono/mono/-/tags/mono-6.14.1"
-    assert sel.releases[0].published == "2025-01-01T12:00:00.000+00:00"
     sent = upstream.requests_for(GITLAB_TAGS)
     assert sent[0].headers.get("PRIVATE-TOKEN") == "glpat-secret"
     assert "per_page=100" in sent[0].path

@@ -113,7 +113,6 @@ class BuildPlan:
     requires: tuple[Requirement, ...]
     env: Mapping[str, str]
     steps: tuple[Step, ...]
-    prune: str
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # what the manifest's provenance records: the recipe as run, the patches as listed
     recipe: Recipe = field(default_factory=Recipe)
@@ -277,7 +276,6 @@ def plan_build(
         requires=tuple(requires),
         env=MappingProxyType(env),
         steps=tuple(steps),
-        prune=comp.prune,
         labels=MappingProxyType({
             "org.release-bot.build": "1",
             "org.release-bot.component": comp.name,

@@ -29,4 +29,3 @@ COMMANDS: list[click.Command] = [check.command, pin.command, poll.command, pr.co
                                  notes.command, release.command, run.command, verify.command,
                                  promote.command, promote.builder_inputs_command,
                                  pr_report.command]
-ORDER = tuple(str(c.name) for c in COMMANDS)

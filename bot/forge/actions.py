@@ -53,7 +53,6 @@ class WorkflowRun:
     path: str  # .github/workflows/<file>
     head_sha: str
     head_repository: str  # owner/name the run's code came from (a fork's for a fork's PR)
-    event: str
     conclusion: str | None
     url: str  # the run's page
 
@@ -99,7 +98,7 @@ def _run(run: GhRun) -> WorkflowRun:
     head = run.head_repository
     return WorkflowRun(id=run.id, path=run.path, head_sha=run.head_sha,
                        head_repository=head.full_name if head is not None else "",
-                       event=run.event, conclusion=run.conclusion, url=run.html_url)
+                       conclusion=run.conclusion, url=run.html_url)
 
 
 class GitHubActions(GitHubForge):

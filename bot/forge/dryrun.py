@@ -56,11 +56,11 @@ class DryRunForge:
     def create_pull(self, head_branch: str, base_branch: str, title: str,
                     body: str) -> PullRequest:
         self.echo(f"would open a pull request {head_branch} -> {base_branch}: {title}")
-        return PullRequest(0, "open", False, title, body, head_branch, base_branch, "(dry run)")
+        return PullRequest(0, "open", False, title, body, "(dry run)")
 
     def update_pull(self, number: int, title: str, body: str) -> PullRequest:
         self.echo(f"would rewrite pull request #{number}: {title}")
-        return PullRequest(number, "open", False, title, body, "", "", "(dry run)")
+        return PullRequest(number, "open", False, title, body, "(dry run)")
 
     def add_label(self, number: int, label: str) -> None:
         self.echo(f"would label pull request #{number or '(new)'} {label!r}")

@@ -180,8 +180,6 @@ class GitHubForge:
             merged=pull.merged_at is not None,
             title=pull.title or "",
             body=pull.body or "",
-            head_branch=pull.head.ref,
-            base_branch=pull.base.ref,
             url=pull.html_url,
             labels=tuple(label.name for label in pull.labels),
         )

@@ -53,8 +53,6 @@ class PullRequest:
     merged: bool
     title: str
     body: str
-    head_branch: str
-    base_branch: str
     url: str
     labels: tuple[str, ...] = ()
 

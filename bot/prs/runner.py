@@ -31,7 +31,6 @@ class Outcome:
     action: PrAction
     number: int | None = None
     url: str | None = None
-    attempts: int = 1
 
 
 def plan_one(forge: Forge, proposal: Proposal, planner: Planner, path: str
@@ -48,7 +47,7 @@ def reconcile(forge: Forge, proposal: Proposal, planner: Planner, reporter: Repo
     for attempt in range(1, attempts + 1):
         base, file, action = plan_one(forge, proposal, planner, path)
         if action.kind in ("noop", "skip-closed"):
-            return Outcome(action, action.number, attempts=attempt)
+            return Outcome(action, action.number)
         try:
             pull = _apply(forge, action, base, file)
         except StaleBase as exc:
@@ -57,7 +56,7 @@ def reconcile(forge: Forge, proposal: Proposal, planner: Planner, reporter: Repo
             continue
         if LABEL not in pull.labels:
             forge.add_label(pull.number, LABEL)
-        return Outcome(action, pull.number, pull.url, attempt)
+        return Outcome(action, pull.number, pull.url)
     raise GitHubError(f"{proposal.component}: the default branch or release-bot/"
                       f"{proposal.component} kept moving during {attempts} attempts; rerun "
                       "`release-bot pr` when pushes have settled")

@@ -52,7 +52,6 @@ def default_samples() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class AppImage:
-    check: Check
     image: BuiltImage
     seconds: float  # compiling and building; ~0 when the cached image was reused
 
@@ -110,5 +109,5 @@ def ensure_app_image(engine: ContainerEngine, runtime: BuiltImage, check: Check,
         image = smoke_image(engine, context, repository=repository, digest=digest,
                             buildargs={"RUNTIME_IMAGE": runtime.id}, on_line=on_line,
                             platform=platform)
-    return AppImage(check, image, time.monotonic() - started)
+    return AppImage(image, time.monotonic() - started)
 

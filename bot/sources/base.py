@@ -31,7 +31,6 @@ class Candidate:
     name: str
     url: str | None = None  # the tag or release page, or the index page
     tarball_url: str | None = None  # the archive the upstream itself links, if any
-    published: str | None = None
     prerelease: bool = False
     draft: bool = False
 
@@ -44,7 +43,6 @@ class Release:
     tag: str
     url: str | None = None
     tarball_url: str | None = None
-    published: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ def select(upstream: Upstream, candidates: Iterable[Candidate]) -> Selection:
         if text in by_version or text in ignore:
             continue
         by_version[text] = Release(version=version, tag=display_tag(name, text), url=c.url,
-                                   tarball_url=c.tarball_url, published=c.published)
+                                   tarball_url=c.tarball_url)
     releases = sorted(by_version.values(), key=release_order, reverse=True)
     return Selection(tuple(releases), len(plain),
                      tuple(escape_name(n) for n in plain[:SHOWN_EXAMPLES]),

@@ -156,7 +156,6 @@ class GitHubReleasesSource:
     def candidates(self, upstream: Upstream, deps: SourceDeps) -> Sequence[Candidate]:
         return [Candidate(name=name, url=_text(item, "html_url"),
                           tarball_url=_text(item, "tarball_url"),
-                          published=_text(item, "published_at"),
                           prerelease=item.get("prerelease") is True,
                           draft=item.get("draft") is True)
                 for _, item, name in _named(upstream, deps, "releases", "tag_name")]

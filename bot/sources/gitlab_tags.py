@@ -72,11 +72,6 @@ class GitLabTagsSource:
             name = item.get("name") if isinstance(item, dict) else None
             if not isinstance(name, str):
                 continue
-            commit = item.get("commit")
-            published = commit.get("created_at") if isinstance(commit, dict) else None
             found.append(Candidate(
-                name=name,
-                url=f"{base}/{upstream.repo}/-/tags/{quote(name, safe='')}",
-                published=published if isinstance(published, str) else None,
-            ))
+                name=name, url=f"{base}/{upstream.repo}/-/tags/{quote(name, safe='')}"))
         return found

@@ -15,11 +15,6 @@ from bot.errors import PublishError
 from bot.store.layout import IndexEntry, artifact_key
 from bot.verify.reader import Fetched
 
-# Where the manifest records the builder's base image (absent in older builds): its
-# `{"id", "repo_digests"}`; verify shows `Manifest.base_image_digest`, the repo digest of the
-# stack's build image (the image id when no registry knows it).
-BASE_DIGEST_FIELD = "provenance.base_image"
-
 MISSING = "missing"
 TRUNCATED = "truncated"
 DIFFERENT = "different bytes"

@@ -39,7 +39,7 @@ class StoreNaming(Protocol):
 class Verified:
     entry: IndexEntry
     problems: tuple[Problem, ...]
-    base_image: str | None = None  # the manifest's BASE_DIGEST_FIELD, when it records one
+    base_image: str | None = None  # the manifest's base_image_digest, if recorded
     downloaded: Fetched | None = None  # None: not fetched (outside the prefix)
 
     @property
