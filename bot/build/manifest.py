@@ -1,53 +1,10 @@
 """The build manifest: the JSON written beside every artifact (the contract with publish).
 
-A build of COMPONENT VERSION for STACK leaves three files in the output directory:
-
-* ``<component>-<version>-<stack>.tar.gz``         the reproducible tarball of /app
-* ``<component>-<version>-<stack>.tar.gz.sha256``  ``<hex>  <file name>`` (sha256sum format)
-* ``<component>-<version>-<stack>.json``           this manifest
-* (``<component>-<version>-<stack>.log``           the full build log, for people)
-
-Fields (JSON keys are the dataclass field names; ``schema`` is 1):
-
-* ``component``, ``version``, ``stack``, ``arch``: what was built (version is the text of
-  versions.toml; ``arch`` absent in manifests written before architectures: amd64). For an
-  architecture other than amd64 the file names end in ``-<stack>-<arch>``.
-* ``artifact``: the tarball's file name (no directory), ``sha256`` its hex digest, ``size``
-  its byte count.
-* ``source``: ``{"url", "sha256"}`` of the main source tarball (verified on the host).
-* ``extra_sources``: a list of ``{"name", "url", "sha256"}``, one per extra source.
-* ``builder_image``: the builder image id (``sha256:...``) the build ran in;
-  ``build_image`` the stack's base build image reference (e.g. ``heroku/heroku:24-build``).
-* ``source_date_epoch``: the timestamp every tarball entry carries (see bot.build.tarball).
-* ``duration``: wall seconds of the whole build (fetch to manifest), rounded to 0.1.
-* ``built_against``: ``{component: {"version", "sha256"}}`` of the artifacts extracted at
-  /app before the build (XSP: the Mono it was compiled against); empty for Mono.
-* ``files``: every path in the tarball, relative to /app, sorted (directories end in ``/``).
-  A dependent build uses it to keep only its own files.
-* ``provenance`` (absent in manifests written before it existed; they still load): what,
-  besides the fields above, is needed to rebuild the artifact and to judge it:
-
-  * ``bot_version``: the release-bot version that built it (``bot.__version__``).
-  * ``base_image``: the stack's build image (``build_image``) as the engine knew it when the
-    builder image was made from it: ``{"id", "repo_digests"}``, its image id and its
-    RepoDigests (``repository@sha256:...``; none for an image that was never pushed or
-    pulled). ``null`` when the builder did not inspect it.
-  * ``patches``: ``{"path", "sha256"}`` per patch, in the order applied; ``sha256`` is
-    ``null`` for a patch shipped inside the source tree (the sha256 of the source or extra
-    source that ships it covers it).
-  * ``recipe``: ``{"configure_args", "make_args", "env", "prune", "bootstrap",
-    "pre_install"}``: this stack's arguments (overrides applied), the container's whole
-    environment except SOURCE_DATE_EPOCH (that is ``source_date_epoch``), the prune hook, the
-    bootstrap mode and the pre-install commands; ``recipe_sha256`` the sha256 of its canonical
-    JSON (`recipe_hash`): the same recipe always gives the same hash.
-  * ``started``, ``finished``: the build's wall-clock start (before fetching) and end (the
-    tarball packed), UTC ISO 8601 (``2024-05-01T12:00:00Z``).
-
-  The builder image id, the base image reference, every source with its URL and sha256 and
-  SOURCE_DATE_EPOCH are the top-level fields above; provenance does not repeat them.
-
-The manifest is not part of the reproducibility promise (duration and times differ run to
-run; they are never written into the tarball); the tarball is.
+A build leaves `<stem>.tar.gz`, its `.sha256` (sha256sum format), this `<stem>.json` and the
+build log `<stem>.log` (`artifact_stem`). The fields are the dataclass fields below; README.md
+("What a build manifest records") describes each. Fields added later (`arch`, `provenance`)
+are optional when reading, so older manifests still load. The manifest is not part of the
+reproducibility promise (duration and times differ run to run); the tarball is.
 """
 
 from __future__ import annotations

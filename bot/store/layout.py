@@ -1,28 +1,11 @@
 """Where artifacts live in a store, and `index.json`, the list buildpacks read.
 
-Layout under the store's prefix (an `s3://bucket/prefix` or a `file://DIR`):
-
-    index.json                               every published artifact (written last)
-    <stack>/<component>-<version>.tar.gz     the tarball of /app (write-once)
-    <stack>/<component>-<version>.sha256     "<hex>  <component>-<version>.tar.gz"
-    <stack>/<component>-<version>.json       the build manifest (bot.build.manifest), verbatim
-    <stack>/<arch>/<component>-<version>.*   the same three, for an architecture other than
-                                             amd64 (amd64 keys never change)
-
-`index.json` (schema 1):
-
-    {"schema": 1, "updated": "2026-01-02T03:04:05Z",
-     "artifacts": [{"component": "mono", "version": "6.14.1", "stack": "heroku-24",
-                    "key": "heroku-24/mono-6.14.1.tar.gz", "url": "https://...",
-                    "sha256": "<hex>", "size": 123, "published": "2026-01-02T03:04:05Z",
-                    "arch": "amd64"}],
-     "other-arches": [{... the same fields, "arch": "arm64",
-                       "key": "heroku-24/arm64/mono-6.14.1.tar.gz"}]}
-
-`artifacts` holds the amd64 entries only (an entry without `arch` is amd64), so a reader that
-knows nothing of architectures keeps finding exactly what it found before; `other-arches`
-(absent when empty) holds the rest. Entries are sorted by component, stack, arch and version;
-one entry per (component, version, stack, arch).
+Keys: `<stack>/<component>-<version>.{tar.gz,sha256,json}`, with `<stack>/<arch>/` for an
+architecture other than amd64 (`artifact_key`); `index.json` (schema 1) is written last.
+Its `artifacts` list holds the amd64 entries only (an entry without `arch` is amd64), so a
+reader that knows nothing of architectures finds exactly what it found before;
+`other-arches` (absent when empty) holds the rest. README.md ("Artifact store layout") has
+the full layout.
 """
 
 from __future__ import annotations
