@@ -71,26 +71,18 @@ class App:
 
     @cached_property
     def github(self) -> Github:
-        from github import Auth, Github
-
         from bot.errors import UsageError
 
         if not self.settings.github_token:
             raise UsageError("GITHUB_TOKEN is not set; export a token that can write to the "
                              "repository (or use --dry-run)")
-        from bot.forge.github import github_retry
-
-        # PyGithub's own retry (5xx, network, rate limits); no client-side throttle: `pr`
-        # writes a handful.
-        return Github(base_url=self.settings.github_api_url,
-                      auth=Auth.Token(self.settings.github_token),
-                      retry=github_retry(self.reporter.warning), timeout=30,
-                      seconds_between_requests=None, seconds_between_writes=None)
+        return self.github_reader
 
     @cached_property
     def github_reader(self) -> Github:
-        """GitHub for reading only (`pr --dry-run`): the token when set, else anonymous;
-        PyGithub's own retry, as `github`."""
+        """GitHub for reading only (`pr --dry-run`): the token when set, else anonymous.
+        PyGithub's own retry (5xx, network, rate limits); no client-side throttle: `pr`
+        writes a handful."""
         from github import Auth, Github
 
         from bot.forge.github import github_retry
