@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.arch import DEFAULT_ARCH
+from bot.arch import DEFAULT_ARCH, lane
 from bot.errors import BuildError
+from bot.files import atomic_write
 
 SCHEMA = 1
 
@@ -33,8 +34,7 @@ def artifact_stem(component: str, version: str, stack: str, *, arch: str = DEFAU
     if key:
         where = stack if arch == DEFAULT_ARCH else f"{stack}/{arch}"
         return f"{where}/{component}-{version}"
-    tail = stack if arch == DEFAULT_ARCH else f"{stack}-{arch}"
-    return f"{component}-{version}-{tail}"
+    return f"{component}-{version}-{lane(stack, arch)}"
 
 
 def artifact_name(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
@@ -269,6 +269,4 @@ def load_manifest(path: Path) -> Manifest:
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, manifest.to_json(), durable=False)

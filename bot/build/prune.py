@@ -71,7 +71,6 @@ def prune_script(hook: str) -> str:
     lines = ["set -eo pipefail", 'du -sh . | sed "s/^/before prune: /"',
              # What the artifact would weigh unpruned (same gzip level as bot/build/tarball).
              'echo "before prune: $(tar -cf - . | gzip -9 | wc -c) bytes as tar.gz"']
-    for command in commands:
-        lines.append(command)
+    lines.extend(commands)
     lines.append('du -sh . | sed "s/^/after prune: /"')
     return "\n".join(lines)

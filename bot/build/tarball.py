@@ -73,9 +73,7 @@ def member_digests(artifact: Path) -> dict[str, str]:
         for m in tar:
             if m.isdir():
                 out[m.name.rstrip("/") + "/"] = "dir"
-            elif m.issym():
-                out[m.name] = "link:" + m.linkname
-            elif m.isfile():
+            elif m.issym() or m.isfile():
                 out[m.name] = _identity(tar, m)
     return out
 
@@ -97,8 +95,7 @@ def pack(
             src_path = stream
         else:
             with spool.open("wb") as fh:
-                for chunk in stream:
-                    fh.write(chunk)
+                fh.writelines(stream)
             src_path = spool
         return _repack(src_path, root, dest, epoch, exclude or {})
     finally:

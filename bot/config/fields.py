@@ -25,10 +25,7 @@ _TYPE_NAMES = {
 
 
 def type_name(value: object) -> str:
-    for t, name in _TYPE_NAMES.items():
-        if type(value) is t:
-            return name
-    return type(value).__name__
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 class Locator:

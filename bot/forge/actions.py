@@ -150,8 +150,7 @@ class GitHubActions(GitHubForge):
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with self.http.stream(headers["location"]) as answer, dest.open("wb") as fh:
-                    for chunk in answer.iter_content(1 << 20):
-                        fh.write(chunk)
+                    fh.writelines(answer.iter_content(1 << 20))
             except UpstreamError:
                 raise GitHubError(f"download of artifact {artifact.name} from its signed blob "
                                   "URL failed after retries; rerun the job") from None

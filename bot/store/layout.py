@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 
 from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import artifact_stem
@@ -61,10 +60,6 @@ def manifest_key(key: str) -> str:
 def checksum_line(key: str, sha256: str) -> bytes:
     """sha256sum format, naming the file as it sits beside this one (`sha256sum -c` works)."""
     return f"{sha256}  {key.rsplit('/', 1)[-1]}\n".encode()
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bot.arch import DEFAULT_ARCH
-from bot.build.manifest import load_manifest
+from bot.build.manifest import load_manifest, utc_iso
 from bot.errors import BuildError, PublishError, UsageError
 from bot.report import Reporter
 from bot.store.layout import (
@@ -41,7 +41,6 @@ from bot.store.layout import (
     merge_index,
     read_index,
     render_index,
-    timestamp,
 )
 from bot.store.port import ArtifactStore, Staged, StoredObject, check_file
 
@@ -261,7 +260,7 @@ def publish(store: ArtifactStore, artifacts: Sequence[LocalArtifact], *, force: 
     plan, index, etag = checked.plan, checked.index, checked.etag
     if plan.with_action(Action.REFUSE):
         raise refusal(plan)
-    published = timestamp(datetime.now(UTC))
+    published = utc_iso(datetime.now(UTC))
     _commit(store, plan, reporter)
     for step in plan.steps:
         a = step.artifact

@@ -176,8 +176,7 @@ class S3Store:
         with self._calling("GetObject", key, unless=_missing):
             got = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             with contextlib.closing(got["Body"]) as body, dest.open("wb") as fh:
-                for chunk in body.iter_chunks(MIB):
-                    fh.write(chunk)
+                fh.writelines(body.iter_chunks(MIB))
             return True
         return False
 
