@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import jinja2
 
@@ -89,7 +90,4 @@ def _apply(forge: Forge, action: PrAction, base: Branch, file: FileAtRef) -> Pul
 
 
 def make_planner(env: jinja2.Environment, path: str) -> Planner:
-    def planner(proposal: Proposal, text: str, pulls: list[PullRequest]) -> PrAction:
-        return plan_pr(proposal, text, pulls, env=env, path=path)
-
-    return planner
+    return partial(plan_pr, env=env, path=path)

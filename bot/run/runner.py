@@ -199,33 +199,28 @@ def announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
              ) -> tuple[ReleaseNotes, Announced]:
     """Notes for what the store publishes for versions.toml, with this run's smoke results."""
     with deps.reporter.phase("release notes"):
-        return _announce(deps, plan, outcomes)
-
-
-def _announce(deps: RunDeps, plan: RunPlan, outcomes: Sequence[StackOutcome]
-              ) -> tuple[ReleaseNotes, Announced]:
-    index, _ = read_index(deps.store)
-    files = store_manifests(deps.store, current_entries(deps.config, index))
-    smoke = [NoteSmoke(r.name, o.stack, r.passed, r.seconds, _detail(r), r.output_excerpt,
-                       o.arch) for o in outcomes for r in o.smoke]
-    published = {(m.component, m.version, m.stack, m.arch) for o in outcomes if o.published
-                 for m in o.built}
-    unchecked = [t.describe() for s in plan.stacks for t in s.unchecked
-                 if (t.component, t.version, t.stack, t.arch) in published]
-    runtime = (f"the prepared runtime image {deps.runtime_image} (it stands in for a runtime "
-               "made of these artifacts)") if deps.runtime_image and smoke else ""
-    notes, warnings = build_notes([f.manifest for f in files], index, deps.config,
-                                  smoke=smoke, unchecked=unchecked, smoke_runtime=runtime)
-    for warning in warnings:
-        deps.reporter.warning(warning)
-    body = render_notes(notes, deps.templates)
-    try:
-        announced = announce_with_assets(deps.announcer(), notes.tag, notes.title, body,
-                                         {f.name: f.data for f in files})
-    except GitHubError as exc:  # a rerun of `run` has nothing to do: say how to finish
-        raise GitHubError(f"{exc.message}; the artifacts are published: announce them with "
-                          "`release-bot release` once that is fixed") from None
-    return notes, announced
+        index, _ = read_index(deps.store)
+        files = store_manifests(deps.store, current_entries(deps.config, index))
+        smoke = [NoteSmoke(r.name, o.stack, r.passed, r.seconds, _detail(r), r.output_excerpt,
+                           o.arch) for o in outcomes for r in o.smoke]
+        published = {(m.component, m.version, m.stack, m.arch) for o in outcomes if o.published
+                     for m in o.built}
+        unchecked = [t.describe() for s in plan.stacks for t in s.unchecked
+                     if (t.component, t.version, t.stack, t.arch) in published]
+        runtime = (f"the prepared runtime image {deps.runtime_image} (it stands in for a runtime "
+                   "made of these artifacts)") if deps.runtime_image and smoke else ""
+        notes, warnings = build_notes([f.manifest for f in files], index, deps.config,
+                                      smoke=smoke, unchecked=unchecked, smoke_runtime=runtime)
+        for warning in warnings:
+            deps.reporter.warning(warning)
+        body = render_notes(notes, deps.templates)
+        try:
+            announced = announce_with_assets(deps.announcer(), notes.tag, notes.title, body,
+                                             {f.name: f.data for f in files})
+        except GitHubError as exc:  # a rerun of `run` has nothing to do: say how to finish
+            raise GitHubError(f"{exc.message}; the artifacts are published: announce them with "
+                              "`release-bot release` once that is fixed") from None
+        return notes, announced
 
 
 def _detail(result: SmokeResult) -> str:
