@@ -23,27 +23,6 @@ if TYPE_CHECKING:
     from docker.models.containers import Container as DockerContainerModel
 
 
-class _LineSplitter:
-    """Turns a stream of byte chunks into whole decoded lines."""
-
-    def __init__(self, on_line: OnLine) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
-        self._on_line = on_line
-
-    def feed(self, chunk: bytes) -> None:
-        self._buffer += self._decoder.decode(chunk)
-        *lines, self._buffer = self._buffer.split("\n")
-        for line in lines:
-            self._on_line(line.rstrip("\r"))
-
-    def close(self) -> None:
-        self._buffer += self._decoder.decode(b"", final=True)
-        if self._buffer:
-            self._on_line(self._buffer.rstrip("\r"))
-        self._buffer = ""
-
-
 def _reason(exc: Exception) -> str:
     return str(getattr(exc, "explanation", None) or exc)
 
@@ -67,17 +46,20 @@ class DockerContainer:
         api = self._client.api
         exec_id = api.exec_create(self._model.id, ["bash", "-c", script], user=self._user or "",
                                   workdir=workdir, stdout=True, stderr=True)["Id"]
-        splitter = _LineSplitter(on_line)
         stream = api.exec_start(exec_id, stream=True)
+        rest = ""  # a line not ended yet
         try:
-            for chunk in stream:
-                splitter.feed(chunk)
+            for text in codecs.iterdecode(stream, "utf-8", errors="replace"):
+                *lines, rest = (rest + text).split("\n")
+                for line in lines:
+                    on_line(line.rstrip("\r"))
         finally:
             stream.close()  # the SDK's CancellableStream: shuts the engine socket down
             # and the response's file on that socket, which holds its fd (the SDK leaves it
             # to the garbage collector: a ResourceWarning); the SDK has no public handle on it
             stream._response.close()  # type: ignore[attr-defined]
-        splitter.close()
+        if rest:
+            on_line(rest.rstrip("\r"))
         code = api.exec_inspect(exec_id).get("ExitCode")
         return 255 if code is None else int(code)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import jinja2
 
 from bot.notes.model import ReleaseNotes
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_URL_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]")
 OUTPUT_CHARS = 120  # of a smoke check's output excerpt, in the table
 
 
@@ -38,9 +38,7 @@ def md_link(url: object, label: object = None) -> str:
     text = str(url)
     if not re.match(r"https?://", text):
         return md_code(text)
-    safe = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), text)
-    safe = (safe.replace("(", "%28").replace(")", "%29").replace("|", "%7C")
-            .replace("[", "%5B").replace("]", "%5D"))
+    safe = quote(text, safe=":/?#@!$&'*+,;=%")  # ( ) | [ ] too: they would end the link
     return f"[{md_escape(label if label is not None else text.rsplit('/', 1)[-1])}]({safe})"
 
 
