@@ -71,6 +71,8 @@ class App:
 
     @cached_property
     def github(self) -> Github:
+        """GitHub for the commands that write (pull requests, comments, releases):
+        `github_reader`, with the token required."""
         from bot.errors import UsageError
 
         if not self.settings.github_token:
@@ -80,9 +82,9 @@ class App:
 
     @cached_property
     def github_reader(self) -> Github:
-        """GitHub for reading only (`pr --dry-run`): the token when set, else anonymous.
-        PyGithub's own retry (5xx, network, rate limits); no client-side throttle: `pr`
-        writes a handful."""
+        """The one GitHub client: the token when set, else anonymous (`pr --dry-run` reads
+        with it; `github` is it with the token required). PyGithub's own retry (5xx, network,
+        rate limits); no client-side throttle: `pr` writes a handful."""
         from github import Auth, Github
 
         from bot.forge.github import github_retry
