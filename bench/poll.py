@@ -1,13 +1,16 @@
 """Benchmark: `poll` on 10 and 100 components, cold and warm, side by side with nvchecker.
 
-    .venv/bin/python bench/poll.py [--sizes 10,100] [--repeat 9]
+    .venv/bin/python bench/poll.py [--sizes 10,100] [--repeat 21]
 
 Upstreams are loopback servers in a child process (so their CPU does not share our GIL):
 the tests' UpstreamServer (html-index pages and tarballs) and FakeGitHub (github-tags).
 Half the components are html-index, half github-tags; each lists 20 versions and the newest
 has a tarball. Both tools run in this process: ours via `bot.poll.poll_components` with the
 App's clients (fresh state dir = cold, same state dir = warm), nvchecker via its own
-dispatcher (`regex` source for the pages, `github` source with `use_max_tag`).
+dispatcher (`regex` source for the pages, `github` source with `use_max_tag`), on the HTTP
+library nvchecker picks itself (printed first; nvchecker requires pycurl, so it is tornado
+over libcurl: one thread, an event loop, HTTP in C; ours is urllib3 on http.client, in
+Python, with the poll's threads).
 
 nvchecker's github source builds `https://api.<host>/...`; it cannot be pointed at a plain-HTTP
 loopback server by configuration, so this script swaps its URL template for
@@ -46,6 +49,10 @@ requests, i.e. compares the cost of a request even where the two counts differ
 The `cpu s` column is the process's CPU time over the same span (our threads together): on
 an idle machine both tools are CPU-bound and the wall ratio is close to the CPU ratio; on a
 loaded one, waits for a core weigh in (and favour the tool with more requests in flight).
+The `waits` column counts the process's voluntary context switches over the span: each is a
+thread that stopped to wait, for an answer or for the GIL. nvchecker's one thread waits only
+when nothing is ready; ours hands the GIL between the poll's threads several times per
+request, and those hand-offs cost system time (futex calls) that nvchecker does not pay.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing as mp
+import resource
 import statistics
 import sys
 import tempfile
@@ -224,6 +232,18 @@ token = "test-token"
 
 # -- runs ----------------------------------------------------------------------------------
 
+class Span:
+    """Wall time, process CPU time and voluntary context switches from now to `end()`."""
+
+    def __init__(self) -> None:
+        self.waits = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
+        self.start, self.cpu = time.perf_counter(), time.process_time()
+
+    def end(self) -> tuple[float, float, int]:
+        seconds, cpu = time.perf_counter() - self.start, time.process_time() - self.cpu
+        return seconds, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - self.waits
+
+
 @dataclass
 class Run:
     tool: str
@@ -232,6 +252,7 @@ class Run:
     phase: str
     seconds: float
     cpu: float  # process CPU seconds over the same span (all threads)
+    waits: int  # voluntary context switches over the same span (all threads)
     requests: int  # as the servers counted them
     quota: int
     latest: dict[str, str]
@@ -244,11 +265,11 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
     app = App(settings, RecordingReporter())
     before, sent = quota(), served()
     gc.collect()  # the previous run's garbage (sockets too) is not collected in this one
-    start, cpu = time.perf_counter(), time.process_time()
+    span = Span()
     deps = deps_from_app(app)
     results = poll_components(app.config, deps, app.reporter)
     app.http.cache.save()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    seconds, cpu, waits = span.end()
     app.http.close()  # not left to the garbage collector, i.e. to nvchecker's timed run
     requests = served() - sent
     if requests != app.http.stats.requests:  # GitHub's pages included in both
@@ -257,7 +278,8 @@ def run_ours(scenario: str, size: int, config: Path, cache: Path, gh_url: str,
     errors = [r for r in results if r.status == "error"]
     if errors:
         raise SystemExit(f"our poll failed: {errors[0].component}: {errors[0].error}")
-    return Run("release-bot", scenario, size, "cold", seconds, cpu, requests, quota() - before,
+    return Run("release-bot", scenario, size, "cold", seconds, cpu, waits, requests,
+               quota() - before,
                {r.component: r.latest.text for r in results if r.latest is not None})
 
 
@@ -272,7 +294,7 @@ def run_nvchecker(scenario: str, size: int, config: Path, entries_expected: int,
     structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
     before, sent = quota(), served()
     gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
+    span = Span()
     entries, options = core.load_file(str(config), use_keymanager=False)
 
     async def main() -> tuple[dict[str, object], bool]:
@@ -289,13 +311,14 @@ def run_nvchecker(scenario: str, size: int, config: Path, entries_expected: int,
         return await result_fu  # type: ignore[no-any-return]
 
     results, failed = asyncio.run(main())
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    seconds, cpu, waits = span.end()
     if failed or len(results) != entries_expected:
         raise SystemExit(f"nvchecker failed ({len(results)}/{entries_expected} results)")
     found = {name: r.version for name, r in results.items()}  # type: ignore[attr-defined]
     if any(found[name] != str(len(TARBALL)) for name in found if name.endswith("-tarball")):
         raise SystemExit("nvchecker: a tarball did not answer with its length")
-    return Run("nvchecker", scenario, size, "-", seconds, cpu, served() - sent, quota() - before,
+    return Run("nvchecker", scenario, size, "-", seconds, cpu, waits, served() - sent,
+               quota() - before,
                {name: v for name, v in found.items() if not name.endswith("-tarball")})
 
 
@@ -359,6 +382,9 @@ def main() -> None:
     parser.add_argument("--listings-only", action="store_true",
                         help="all-new: nvchecker lists only, without checking the tarballs")
     args = parser.parse_args()
+    from nvchecker.httpclient import find_best_httplib
+
+    print(f"nvchecker's HTTP library: {find_best_httplib()}")
     rows: list[Run] = []
     ratios: dict[tuple[str, int], Ratios] = {}
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
@@ -367,10 +393,10 @@ def main() -> None:
             rows.extend(runs)
             ratios.update({(scenario, size): r for scenario, r in by_scenario.items()})
     print(f"{'scenario':<12} {'tool':<12} {'components':>10} {'run':<5} {'wall s':>8} "
-          f"{'cpu s':>7} {'requests':>9} {'GH quota':>9}  same latest")
+          f"{'cpu s':>7} {'waits':>6} {'requests':>9} {'GH quota':>9}  same latest")
     for r in rows:
         print(f"{r.scenario:<12} {r.tool:<12} {r.size:>10} {r.phase:<5} {r.seconds:>8.3f} "
-              f"{r.cpu:>7.3f} {r.requests:>9} {r.quota:>9}  yes")
+              f"{r.cpu:>7.3f} {r.waits:>6} {r.requests:>9} {r.quota:>9}  yes")
     print()
     for scenario in SCENARIOS:
         for size in sorted({r.size for r in rows}):
