@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 MIB = 1 << 20
 PART_SIZE = 8 * MIB  # S3's minimum is 5 MiB (all but the last part)
+CONCURRENCY = 6  # parts in flight at once
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
 NO_CREDENTIALS_FIX = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role "
                       "(in Actions: only the publish job gets them)")
@@ -88,16 +89,11 @@ def _never(exc: ClientError) -> bool:
 
 class S3Store:
     def __init__(self, client: S3Client, bucket: str, prefix: str = "", *,
-                 endpoint_url: str | None = None, part_size: int = PART_SIZE,
-                 concurrency: int = 6) -> None:
-        if part_size < 5 * MIB:
-            raise ValueError("S3 parts must be at least 5 MiB")
+                 endpoint_url: str | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
-        self.part_size = part_size
-        self.concurrency = concurrency
         # an unsigned client: built by the composition root when there are no credentials
         self.anonymous = getattr(client.meta.config, "signature_version", None) is UNSIGNED
 
@@ -222,7 +218,7 @@ class S3Store:
 
     def stage(self, key: str, path: Path, sha256: str, *, overwrite: bool) -> Staged:
         self._writable(key)
-        if path.stat().st_size <= self.part_size:
+        if path.stat().st_size <= PART_SIZE:
             return self._stage_single(key, path, sha256, overwrite=overwrite)
         return self._stage_multipart(key, path, sha256, overwrite=overwrite)
 
@@ -282,9 +278,9 @@ class S3Store:
                     ) -> tuple[list[CompletedPartTypeDef], list[int]]:
         """Read the file once, in order (hashing all of it), and upload parts in parallel."""
         whole = hashlib.sha256()
-        slots = threading.BoundedSemaphore(self.concurrency + 1)  # parts held in memory
+        slots = threading.BoundedSemaphore(CONCURRENCY + 1)  # parts held in memory
         futures: list[Future[tuple[CompletedPartTypeDef, int]]] = []
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="s3-part")
+        pool = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="s3-part")
         try:
             with path.open("rb") as fh:
                 number = 0
@@ -293,7 +289,7 @@ class S3Store:
                     if any(f.done() and f.exception() for f in futures):
                         slots.release()
                         break  # a part failed for good: stop reading, report it below
-                    data = fh.read(self.part_size)
+                    data = fh.read(PART_SIZE)
                     if not data:
                         slots.release()
                         break
