@@ -18,7 +18,7 @@ import jinja2
 
 from bot.errors import GitHubError
 from bot.forge.port import Branch, FileAtRef, Forge, PullExists, PullRequest, RefExists, StaleBase
-from bot.prs.plan import PrAction, Proposal, plan_pr
+from bot.prs.plan import PrAction, Proposal, branch_for, plan_pr
 from bot.report import Reporter
 
 ATTEMPTS = 4
@@ -34,19 +34,12 @@ class Outcome:
     url: str | None = None
 
 
-def plan_one(forge: Forge, proposal: Proposal, planner: Planner, path: str
-             ) -> tuple[Branch, FileAtRef, PrAction]:
-    """Read the current state (no writes) and plan against it."""
-    base = forge.default_branch()
-    file = forge.read_file(path, base.sha)
-    action = planner(proposal, file.text, forge.list_pulls(f"release-bot/{proposal.component}"))
-    return base, file, action
-
-
 def reconcile(forge: Forge, proposal: Proposal, planner: Planner, reporter: Reporter, *,
               path: str = "versions.toml", attempts: int = ATTEMPTS) -> Outcome:
     for attempt in range(1, attempts + 1):
-        base, file, action = plan_one(forge, proposal, planner, path)
+        base = forge.default_branch()  # the current state, read afresh each attempt
+        file = forge.read_file(path, base.sha)
+        action = planner(proposal, file.text, forge.list_pulls(branch_for(proposal.component)))
         if action.kind in ("noop", "skip-closed"):
             return Outcome(action, action.number)
         try:
