@@ -321,12 +321,8 @@ class GitHubForge:
             lambda: list(self.repo.get_issues(state="open", labels=[label], sort="created",
                                               direction="asc")),
             needs=ISSUE_PERMISSIONS)
-        wanted = label.lower()
-        issues = [self._remember_issue(i) for i in found
-                  if "/pull/" not in urlsplit(i.html_url or "").path]
-        return sorted((i for i in issues if i.state == "open"
-                       and wanted in (name.lower() for name in i.labels)),
-                      key=lambda i: i.number)
+        return [self._remember_issue(i) for i in found
+                if "/pull/" not in urlsplit(i.html_url or "").path]
 
     def create_issue(self, title: str, body: str, label: str) -> Issue:
         self._ensure_label(label, ISSUE_PERMISSIONS)
