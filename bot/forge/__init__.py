@@ -4,20 +4,3 @@
 are the contracts; `github.GitHubForge` implements all three through PyGithub, the one GitHub
 adapter; `dryrun.DryRunForge` reads through a real forge and only prints what it would write.
 """
-
-from bot.forge.port import (
-    Announced,
-    Announcer,
-    Branch,
-    FileAtRef,
-    Forge,
-    Issue,
-    IssueTracker,
-    PullExists,
-    PullRequest,
-    RefExists,
-    StaleBase,
-)
-
-__all__ = ["Announced", "Announcer", "Branch", "FileAtRef", "Forge", "Issue", "IssueTracker",
-           "PullExists", "PullRequest", "RefExists", "StaleBase"]
