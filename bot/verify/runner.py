@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.errors import PublishError
@@ -121,10 +121,9 @@ def verify_entry(store: StoreNaming, reader: PublicReader, entry: IndexEntry,
 
 def _duplicates(entries: Sequence[IndexEntry], results: list[Verified]) -> list[Verified]:
     seen = Counter(e.ident for e in entries)
-    return [r if seen[r.entry.ident] == 1 else Verified(
-        r.entry, (*r.problems, Problem(checks.DUPLICATE, f"{' '.join(r.entry.ident)} has "
-                                       f"{seen[r.entry.ident]} entries in index.json")),
-        r.base_image, r.downloaded) for r in results]
+    return [r if seen[r.entry.ident] == 1 else replace(r, problems=(*r.problems, Problem(
+        checks.DUPLICATE, f"{' '.join(r.entry.ident)} has {seen[r.entry.ident]} entries in "
+        "index.json"))) for r in results]
 
 
 def verify_store(store: StoreNaming, reader: PublicReader, *, workers: int = WORKERS
