@@ -41,9 +41,7 @@ class Metadata:
 
 def parse_metadata(body: str | None) -> Metadata | None:
     """The metadata of a PR body, or None when there is none (or it is not ours / damaged)."""
-    if not body:
-        return None
-    match = _METADATA_RE.search(body)
+    match = _METADATA_RE.search(body or "")
     if match is None:
         return None
     try:
@@ -52,10 +50,8 @@ def parse_metadata(body: str | None) -> Metadata | None:
             return None
         component, sha256 = data.get("component"), data.get("sha256")
         old, version = data.get("from"), data.get("version")
-        if not (isinstance(component, str) and isinstance(sha256, str)
+        if not (isinstance(component, str) and isinstance(sha256, str) and is_sha256(sha256)
                 and isinstance(old, str) and isinstance(version, str)):
-            return None
-        if not is_sha256(sha256):
             return None
         return Metadata(component, Version.parse(old), Version.parse(version), sha256)
     except (ValueError, InvalidVersion):
