@@ -90,10 +90,8 @@ class Index:
 
     def find(self, component: str, version: str, stack: str,
              arch: str = DEFAULT_ARCH) -> IndexEntry | None:
-        for entry in self.entries:
-            if entry.ident == (component, version, stack, arch):
-                return entry
-        return None
+        wanted = (component, version, stack, arch)
+        return next((e for e in self.entries if e.ident == wanted), None)
 
     def published(self) -> set[tuple[str, str, str, str]]:
         return {e.ident for e in self.entries}
