@@ -22,7 +22,7 @@ Anything else is a reason to build the stack as usual; nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.arch import DEFAULT_ARCH, lane
 from bot.build.manifest import Manifest
@@ -104,7 +104,7 @@ class StackDecision:
 @dataclass(frozen=True, slots=True)
 class RunChoice:
     run: WorkflowRun | None
-    refused: tuple[str, ...] = field(default=())
+    refused: tuple[str, ...] = ()
 
 
 def choose_run(runs: Sequence[WorkflowRun], workflow_path: str, repository: str,
@@ -132,13 +132,12 @@ def _check_one(want: Expected, got: Found) -> list[str]:
     m = got.manifest
     if m is None:
         return [f"{got.name}: unusable manifest ({got.manifest_problem})"]
-    problems: list[str] = []
     if (m.component, m.version, m.stack, m.arch) != \
             (want.component, want.version, want.stack, want.arch):
         where = m.stack if m.arch == DEFAULT_ARCH else f"{m.stack}, {m.arch}"
-        problems.append(f"{got.name}: its manifest is for {m.component} {m.version} "
-                        f"({where}), versions.toml asks for {want.describe()}")
-        return problems
+        return [f"{got.name}: its manifest is for {m.component} {m.version} ({where}), "
+                f"versions.toml asks for {want.describe()}"]
+    problems: list[str] = []
     if m.source.sha256 != want.source_sha256:
         problems.append(f"{got.name}: built from source sha256 {m.source.sha256[:12]}…, "
                         f"versions.toml pins {want.source_sha256[:12]}…")
