@@ -22,7 +22,7 @@ same text, which is what makes a rerun write nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.forge.port import Issue
@@ -89,8 +89,7 @@ def _fit(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
 
 
 def _table_lines(results: Sequence[Verified], verification: Verification) -> list[str]:
-    rows = verify_table(Verification(verification.store, verification.index_url,
-                                     tuple(results))).rows
+    rows = verify_table(replace(verification, results=tuple(results))).rows
     return ["| " + " | ".join(_cell(str(c)) for c in row) + " |" for row in rows]
 
 
