@@ -20,8 +20,7 @@ from bot.build.manifest import (
     Provenance,
     Recipe,
     SourceRef,
-    artifact_name,
-    manifest_name,
+    artifact_stem,
     recipe_hash,
     write_manifest,
 )
@@ -51,11 +50,12 @@ def make_artifact(out: Path, component: str, version: str, stack: str, *, size: 
     """Without `base_image` the manifest has no provenance (as manifests before it)."""
     out.mkdir(parents=True, exist_ok=True)
     body = os.urandom(size) if data is None else data
-    tarball = out / artifact_name(component, version, stack)
+    stem = artifact_stem(component, version, stack)
+    tarball = out / f"{stem}.tar.gz"
     tarball.write_bytes(body)
     digest = hashlib.sha256(body).hexdigest()
     (out / (tarball.name + ".sha256")).write_text(f"{digest}  {tarball.name}\n")
-    manifest = out / manifest_name(component, version, stack)
+    manifest = out / f"{stem}.json"
     write_manifest(manifest, Manifest(
         component=component, version=version, stack=stack, artifact=tarball.name,
         sha256=digest, size=len(body),

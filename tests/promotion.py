@@ -20,8 +20,7 @@ from bot.build.manifest import (
     Manifest,
     Provenance,
     SourceRef,
-    artifact_name,
-    manifest_name,
+    artifact_stem,
     recipe_hash,
 )
 from bot.build.plan import plan_build
@@ -57,7 +56,7 @@ def manifest_for(config: Config, component: str, stack: str, data: bytes, *,
     recipe = plan_build(config, component, stack).recipe
     return Manifest(
         component=component, version=ver, stack=stack,
-        artifact=artifact_name(component, ver, stack),
+        artifact=artifact_stem(component, ver, stack) + ".tar.gz",
         sha256=hashlib.sha256(data).hexdigest(), size=len(data),
         source=SourceRef(url=comp.source_url(), sha256=comp.sha256 or ""),
         builder_image="sha256:" + "1" * 64, build_image=config.stack(stack).build_image,
@@ -82,7 +81,7 @@ def stack_artifact(config: Config, stack: str, *, version: str | None = None,
     for m, data in ((mono, mono_data), (xsp, xsp_data)):
         files[m.artifact] = data
         files[m.artifact + ".sha256"] = f"{m.sha256}  {m.artifact}\n".encode()
-        files[manifest_name(m.component, m.version, m.stack)] = m.to_json().encode()
+        files[f"{m.stem}.json"] = m.to_json().encode()
     files[f"smoke/{stack}.json"] = json.dumps([
         {"stack": stack, "name": "console", "passed": True, "seconds": 1.25, "detail": "ok"},
         {"stack": stack, "name": "web", "passed": True, "seconds": 2.5, "detail": "HTTP 200"},

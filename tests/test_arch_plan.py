@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.build.manifest import artifact_name, artifact_stem
+from bot.build.manifest import artifact_stem
 from bot.commands.plan import stack_matrix
 from bot.config import load_config
 from bot.errors import UsageError
@@ -70,7 +70,7 @@ def test_a_bad_architecture_exits_2_with_one_line(tmp_path: Path, arches: str,
 
 
 def test_amd64_names_are_unchanged_and_other_arches_get_their_own_part() -> None:
-    assert artifact_name("mono", "6.14.1", "heroku-24") == "mono-6.14.1-heroku-24.tar.gz"
+    assert artifact_stem("mono", "6.14.1", "heroku-24") == "mono-6.14.1-heroku-24"
     assert artifact_stem("mono", "6.14.1", "heroku-24", arch="amd64", key=True) \
         == "heroku-24/mono-6.14.1"
     assert artifact_key("mono", "6.14.1", "heroku-24") == "heroku-24/mono-6.14.1.tar.gz"

@@ -37,14 +37,6 @@ def artifact_stem(component: str, version: str, stack: str, *, arch: str = DEFAU
     return f"{component}-{version}-{lane(stack, arch)}"
 
 
-def artifact_name(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
-    return artifact_stem(component, version, stack, arch=arch) + ".tar.gz"
-
-
-def manifest_name(component: str, version: str, stack: str, arch: str = DEFAULT_ARCH) -> str:
-    return artifact_stem(component, version, stack, arch=arch) + ".json"
-
-
 @dataclass(frozen=True, slots=True)
 class SourceRef:
     url: str

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.arch import platform
-from bot.build.manifest import Manifest, artifact_name, load_manifest, manifest_name
+from bot.build.manifest import Manifest, artifact_stem, load_manifest
 from bot.build.plan import plan_build
 from bot.build.runner import Builder
 from bot.config import Config
@@ -79,7 +79,8 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
     key = artifact_key(target.component, target.version, target.stack, target.arch)
     index, _ = read_index(store)
     entry = index.find(target.component, target.version, target.stack, target.arch)
-    name = artifact_name(target.component, target.version, target.stack, target.arch)
+    stem = artifact_stem(target.component, target.version, target.stack, arch=target.arch)
+    name = f"{stem}.tar.gz"
     tarball = directory / name
     stored_manifest = store.read(manifest_key(key)) if entry is not None else None
     if entry is None or stored_manifest is None or not store.download(key, tarball):
@@ -92,8 +93,7 @@ def take_from_store(store: ArtifactStore, target: Target, directory: Path) -> Ma
                            f"({entry.sha256[:12]}…); the store is damaged: republish it "
                            "with `release-bot publish --force`")
     (directory / f"{name}.sha256").write_bytes(checksum_line(name, entry.sha256))
-    path = directory / manifest_name(target.component, target.version, target.stack,
-                                     target.arch)
+    path = directory / f"{stem}.json"
     path.write_bytes(stored_manifest.data)
     try:
         manifest = load_manifest(path)
