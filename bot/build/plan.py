@@ -178,15 +178,14 @@ def plan_build(
     *,
     cpus: int = 2,
     memory: str | None = None,
-    requirements: Mapping[str, str] | None = None,
     sha256: str | None = None,
     arch: str = DEFAULT_ARCH,
 ) -> BuildPlan:
     """The ordered steps that build `component` (at `version`, default the configured one)
-    for `stack`. `requirements` maps each required component to the version whose artifact
-    will be unpacked at /app (default: its configured version). `sha256` pins the source of
-    `version` when versions.toml does not (`build --version V --sha256 HEX`). `arch` must
-    be one of the stack's `arches`; every ELF file the build installs must be for it."""
+    for `stack`, on the artifact of each required component's configured version (unpacked
+    at /app). `sha256` pins the source of `version` when versions.toml does not (`build
+    --version V --sha256 HEX`). `arch` must be one of the stack's `arches`; every ELF file
+    the build installs must be for it."""
     comp: Component = config.component(component)
     st = config.stack(stack)
     if stack not in comp.stacks:
@@ -209,8 +208,7 @@ def plan_build(
 
     requires: list[Requirement] = []
     for name in comp.requires:
-        dep = config.component(name)
-        dep_version = (requirements or {}).get(name, dep.version.text)
+        dep_version = config.component(name).version.text
         requires.append(Requirement(name, dep_version,
                                     artifact_stem(name, dep_version, stack, arch=arch),
                                     f"{DEPS}/{name}.tar.gz"))
