@@ -41,13 +41,13 @@ def _commit(text: str | None) -> str:
     return commit
 
 
-def _report(app: App, outcome: PromoteOutcome, builds: dict[str, int]) -> None:
+def _report(app: App, outcome: PromoteOutcome, lanes: dict[str, None]) -> None:
     rows = []
     for decision in outcome.decisions:
         rows += [[decision.lane, "promoted", name] for name in decision.files]
         rows += [[decision.lane, "build", reason] for reason in decision.reasons]
     decided = {d.lane for d in outcome.decisions}
-    rows += [[lane, "build", "not looked at"] for lane in builds if lane not in decided]
+    rows += [[lane, "build", "not looked at"] for lane in lanes if lane not in decided]
     where = (f" from pull request #{outcome.pull.number}, run {outcome.run.id}"
              if outcome.pull is not None and outcome.run is not None else "")
     app.reporter.table(Table(f"promote{where}", ["stack", "action", "artifact or reason"],
@@ -108,10 +108,7 @@ def command(app: App, store_url: str | None, out_dir: Path, commit: str | None,
     app.reporter.output("stacks", json.dumps(stack_matrix(left)))
     app.reporter.output("count", str(len(left)))
     app.reporter.output("promoted", str(len(entries) - len(left)))
-    builds: dict[str, int] = {}
-    for e in entries:
-        builds[lane(e.stack, e.arch)] = builds.get(lane(e.stack, e.arch), 0) + 1
-    _report(app, outcome, builds)
+    _report(app, outcome, dict.fromkeys(lane(e.stack, e.arch) for e in entries))
     click.echo(f"promoted {len(promoted)} stack(s), {len(left)} build(s) left")
 
 
