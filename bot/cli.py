@@ -51,13 +51,11 @@ def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = N
     """Run the CLI and return its exit code. `env` lets tests inject the environment."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    meta: dict[str, object] = {}
-    if env is not None:
-        meta["release_bot.env"] = env
     ctx: click.Context | None = None
     try:
         with cli.make_context("release-bot", args) as ctx:
-            ctx.meta.update(meta)
+            if env is not None:
+                ctx.meta["release_bot.env"] = env
             cli.invoke(ctx)
         return int(ExitCode.OK)
     except click.exceptions.Exit as exc:
