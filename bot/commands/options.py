@@ -1,15 +1,18 @@
 """Options several subcommands share: `--store URL`, `--version V`, `--sha256 HEX`,
-`--arch A`."""
+`--arch A`, and what `--json` does to a result table (`show_table`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from bot.app import App
 from bot.arch import ARCHES, DEFAULT_ARCH
 from bot.errors import UsageError
+from bot.report import Table
 from bot.versions import InvalidVersion, Version
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,3 +57,12 @@ def parse_version(text: str | None) -> Version | None:
         return Version.parse(text)
     except InvalidVersion as exc:
         raise UsageError(f"--version {text!r}: {exc}; write it like --version 6.14.1") from None
+
+
+def show_table(app: App, table: Table, as_json: bool, data: object) -> None:
+    """The table; with --json, `data` as JSON alone on stdout, the table in the step summary."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        app.reporter.summary(table.markdown())
+    else:
+        app.reporter.table(table)

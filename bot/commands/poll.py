@@ -7,6 +7,7 @@ import json
 import click
 
 from bot.app import App
+from bot.commands.options import show_table
 from bot.errors import UpstreamError
 from bot.poll import PollResult, deps_from_app, poll_components
 from bot.report import Table
@@ -37,11 +38,7 @@ def command(app: App, as_json: bool, components: tuple[str, ...]) -> None:
     table = Table(f"poll: {len(results)} components",
                   ["component", "current", "latest", "status", "error"],
                   [_row(r) for r in results])
-    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
-        click.echo(json.dumps([r.as_json() for r in results], indent=2))
-        app.reporter.summary(table.markdown())
-    else:
-        app.reporter.table(table)
+    show_table(app, table, as_json, [r.as_json() for r in results])
     updates = [r.component for r in results if r.status == "update-available"]
     app.reporter.output("updates", json.dumps(updates))
     failed = [r for r in results if r.status == "error"]

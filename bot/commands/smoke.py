@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import click
 from bot.app import App
 from bot.arch import DEFAULT_ARCH, platform
 from bot.build.manifest import load_manifest
-from bot.commands.options import arch_option
+from bot.commands.options import arch_option, show_table
 from bot.errors import SmokeError, UsageError
 from bot.report import Table
 from bot.smoke.checks import new_run_id
@@ -82,11 +81,7 @@ def command(app: App, stack: str | None, arch: str | None, artifacts: Path | Non
     results = run_smoke(app.engine, plan, samples, app.reporter, run_id)
     table = Table("Smoke tests", COLUMNS, [r.row() for r in results])
     failed = [r for r in results if not r.passed]
-    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
-        click.echo(json.dumps([r.to_json(plan.stack) for r in results], indent=2))
-        app.reporter.summary(table.markdown())
-    else:
-        app.reporter.table(table)
+    show_table(app, table, as_json, [r.to_json(plan.stack) for r in results])
     app.reporter.summary(_summary(results, failed))
     if failed:
         raise SmokeError("smoke tests failed: " + "; ".join(f"{r.name}: {r.detail}"

@@ -8,12 +8,10 @@ is one more error line); a GitHub error while reporting is exit 7 only when veri
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from bot.app import App
-from bot.commands.options import store_option
+from bot.commands.options import show_table, store_option
 from bot.errors import GitHubError, PublishError, UsageError
 from bot.forge.github import GitHubForge
 from bot.forge.port import IssueTracker
@@ -86,11 +84,7 @@ def command(app: App, store_url: str | None, as_json: bool, report_issue: bool) 
             _report_issue(app, tracker, report_of_error(store.url, exc.message))
         raise
     table = verify_table(verification)
-    if as_json:  # stdout is the JSON alone; the table still reaches the step summary
-        click.echo(json.dumps([r.to_json() for r in verification.results], indent=2))
-        app.reporter.summary(table.markdown())
-    else:
-        app.reporter.table(table)
+    show_table(app, table, as_json, [r.to_json() for r in verification.results])
     bad = verification.bad
     app.reporter.info(verification.summary())
     for result in bad:
