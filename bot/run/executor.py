@@ -45,10 +45,6 @@ ERRORS: dict[ExitCode, type[BotError]] = {
 }
 
 
-def _nothing(run: StackRun, directory: Path) -> None:
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Steps:
     """What the executor drives; each may raise anything (the failure is recorded)."""
@@ -59,7 +55,7 @@ class Steps:
     smoke: Callable[[StackRun, Sequence[Manifest], Path], list[SmokeResult]]
     deliver: Callable[[StackRun, Path, StackOutcome], PublishResult | None]  # None: kept
     announce: Callable[[RunPlan, Sequence[StackOutcome]], tuple[ReleaseNotes, Announced]]
-    salvage: Callable[[StackRun, Path], None] = _nothing
+    salvage: Callable[[StackRun, Path], None]  # after a failure: keep what tells why
 
 
 @dataclass(frozen=True, slots=True)
