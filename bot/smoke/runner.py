@@ -12,7 +12,7 @@ from bot.containers.images import BuiltImage
 from bot.containers.port import ContainerEngine, EngineError
 from bot.errors import SmokeError
 from bot.report import Reporter
-from bot.smoke.checks import new_run_id, run_check
+from bot.smoke.checks import run_check
 from bot.smoke.plan import Check, SmokePlan
 from bot.smoke.results import SmokeResult
 from bot.smoke.runtime import ensure_runtime_image, prepared_runtime
@@ -29,9 +29,8 @@ def runtime_image(engine: ContainerEngine, plan: SmokePlan, reporter: Reporter
 
 
 def run_smoke(engine: ContainerEngine, plan: SmokePlan, samples: Path,
-              reporter: Reporter, run_id: str | None = None) -> list[SmokeResult]:
-    """Run the plan; every container is labelled with `run_id` (default: a new one)."""
-    run_id = run_id or new_run_id()
+              reporter: Reporter, run_id: str) -> list[SmokeResult]:
+    """Run the plan; every container is labelled with `run_id` (bot.smoke.checks)."""
     with reporter.phase("runtime image"):
         runtime = runtime_image(engine, plan, reporter)
         reporter.info(f"runtime image {runtime.tag} ({'built' if runtime.built else 'reused'})")

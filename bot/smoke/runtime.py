@@ -21,7 +21,7 @@ from bot.containers.port import ContainerEngine, ContainerSpec, EngineError, OnL
 from bot.errors import SmokeError, UsageError
 from bot.files import sha256_file
 from bot.resources import images_dir
-from bot.smoke.checks import labels, new_run_id
+from bot.smoke.checks import labels
 from bot.smoke.plan import RuntimeArtifact
 
 RUNTIME_REPOSITORY = "release-bot/runtime"
@@ -65,10 +65,9 @@ def verify_artifact(artifact: RuntimeArtifact) -> None:
                          f"{artifact.component}`")
 
 
-def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact],
-                          dockerfile: Path | None = None) -> None:
+def write_runtime_context(dest: Path, artifacts: Iterable[RuntimeArtifact]) -> None:
     """The build context: the Dockerfile and artifacts/NN-<component>.tar.gz in order."""
-    shutil.copyfile(dockerfile or runtime_dockerfile(), dest / "Dockerfile")
+    shutil.copyfile(runtime_dockerfile(), dest / "Dockerfile")
     folder = dest / "artifacts"
     folder.mkdir()
     for index, artifact in enumerate(artifacts, start=1):
@@ -95,7 +94,7 @@ def ensure_runtime_image(engine: ContainerEngine, base_image: str,
     digest = inputs_hash([dockerfile.read_bytes(), base_image.encode(), base.id.encode(),
                           *(f"{a.component}={a.sha256}".encode() for a in artifacts)])
     with tempfile.TemporaryDirectory(prefix="release-bot-runtime-") as tmp:
-        write_runtime_context(Path(tmp), artifacts, dockerfile)
+        write_runtime_context(Path(tmp), artifacts)
         return smoke_image(engine, Path(tmp), repository=RUNTIME_REPOSITORY, digest=digest,
                            buildargs={"BASE_IMAGE": base_image}, on_line=on_line,
                            platform=platform)
@@ -111,10 +110,9 @@ def prepared_runtime(engine: ContainerEngine, image: str) -> BuiltImage:
     return BuiltImage(image, found.id, built=False)
 
 
-def has_xsp(engine: ContainerEngine, image: str, run_id: str | None = None,
-            platform: str | None = None) -> bool:
+def has_xsp(engine: ContainerEngine, image: str, run_id: str, platform: str | None) -> bool:
     """Whether the runtime image has an executable /app/bin/xsp4."""
     spec = ContainerSpec(image, command=("/bin/sh", "-c", "test -x /app/bin/xsp4"),
-                         labels=labels(run_id or new_run_id(), "probe"), platform=platform)
+                         labels=labels(run_id, "probe"), platform=platform)
     with engine.session(spec) as container:
         return container.wait(60) == 0
