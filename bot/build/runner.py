@@ -88,9 +88,6 @@ class BuildLog:
         self.tail.append(text)
         self._reporter.log(text)
 
-    def marker(self, name: str) -> None:
-        self.line(f"==> {name}")
-
 
 @dataclass
 class _Inputs:
@@ -147,7 +144,7 @@ class Builder:
     # -- phases ---------------------------------------------------------------------------
     @contextmanager
     def _phase(self, plan: BuildPlan, log: BuildLog, name: str) -> Iterator[None]:
-        log.marker(name)
+        log.line(f"==> {name}")
         started = time.monotonic()
         with self.reporter.phase(f"{plan.component} {plan.version} ({plan.stack}): {name}"):
             yield

@@ -19,7 +19,6 @@ from bot.errors import UsageError
 from bot.report import Table
 from bot.store.layout import read_index
 from bot.store.unpublished import PlanEntry, plan_unpublished
-from bot.versions import Version
 
 
 def stack_matrix(entries: list[PlanEntry]) -> dict[str, list[dict[str, str]]]:
@@ -30,15 +29,6 @@ def stack_matrix(entries: list[PlanEntry]) -> dict[str, list[dict[str, str]]]:
     jobs = dict.fromkeys((e.stack, e.arch) for e in entries)
     return {"include": [{"stack": stack, "arch": arch, "lane": lane(stack, arch),
                          "runs-on": ARCHES[arch].runner} for stack, arch in jobs]}
-
-
-def _version(components: tuple[str, ...], text: str | None) -> Version | None:
-    if text is None:
-        return None
-    if len(set(components)) != 1:
-        raise UsageError(f"--version {text} needs exactly one --component (the one to build "
-                         "at that version)")
-    return parse_version(text)
 
 
 @click.command(name="plan")
@@ -69,7 +59,10 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
     (`{"include": [{stack, arch, runs-on}]}`), and the table the step summary.
     """
     config = app.config
-    version = _version(components, version_text)
+    if version_text is not None and len(set(components)) != 1:
+        raise UsageError(f"--version {version_text} needs exactly one --component (the one to "
+                         "build at that version)")
+    version = parse_version(version_text)
     pin = None
     if version is not None or sha256 is not None:
         if len(set(components)) != 1:

@@ -20,7 +20,7 @@ from bot.smoke.plan import (
     plan_for_image,
     plan_from_artifacts,
 )
-from bot.smoke.results import COLUMNS, SmokeResult
+from bot.smoke.results import COLUMNS
 from bot.smoke.runner import run_smoke
 from bot.smoke.runtime import has_xsp, prepared_runtime
 from bot.smoke.samples import default_samples
@@ -82,13 +82,9 @@ def command(app: App, stack: str | None, arch: str | None, artifacts: Path | Non
     table = Table("Smoke tests", COLUMNS, [r.row() for r in results])
     failed = [r for r in results if not r.passed]
     show_table(app, table, as_json, [r.to_json(plan.stack) for r in results])
-    app.reporter.summary(_summary(results, failed))
+    verdict = (f"{len(failed)} of {len(results)} smoke checks failed" if failed
+               else f"all {len(results)} smoke checks passed")
+    app.reporter.summary(f"**Smoke tests:** {verdict}.")
     if failed:
         raise SmokeError("smoke tests failed: " + "; ".join(f"{r.name}: {r.detail}"
                                                             for r in failed))
-
-
-def _summary(results: list[SmokeResult], failed: list[SmokeResult]) -> str:
-    verdict = (f"{len(failed)} of {len(results)} smoke checks failed" if failed
-               else f"all {len(results)} smoke checks passed")
-    return f"**Smoke tests:** {verdict}."
