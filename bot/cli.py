@@ -27,9 +27,10 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
               default=Path("versions.toml"), show_default=True,
               help="The versions.toml to read.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+# read by `main` from the arguments (it must know before the command runs)
+@click.option("--debug", is_flag=True, expose_value=False, help="Show tracebacks for errors.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
+def cli(ctx: click.Context, config_path: Path) -> None:
     """Keep a buildpack's Mono and XSP runtime binaries current.
 
     Polls upstream releases, opens one pull request per component bumping versions.toml,
