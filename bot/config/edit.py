@@ -7,10 +7,10 @@ Files are written atomically (temp file in the same folder + rename).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli
 import tomlkit
 from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import String, StringType, Table
@@ -62,7 +62,7 @@ def _like(old: object, value: str) -> String:
 
 
 def _component_keys(text: str, component: str) -> set[str]:
-    data: dict[str, Any] = tomllib.loads(text)
+    data: dict[str, Any] = tomli.loads(text)
     return set(data["components"][component])
 
 
@@ -82,8 +82,8 @@ def _insert_line_after_version(text: str, component: str, line: str, path: str) 
 
 def _verify(old: str, new: str, component: str, version: Version | None, sha256: str | None,
             path: str) -> None:
-    before: dict[str, Any] = tomllib.loads(old)
-    after: dict[str, Any] = tomllib.loads(new)
+    before: dict[str, Any] = tomli.loads(old)
+    after: dict[str, Any] = tomli.loads(new)
     expected = before
     comp = dict(expected["components"][component])
     if version is not None:

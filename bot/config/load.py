@@ -7,11 +7,12 @@ the key path and the fix. The file is only read, never written.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import tomli
 
 from bot.build.prune import PRUNE_HOOKS
 from bot.config.fields import FieldChecker
@@ -293,15 +294,11 @@ class _Loader(FieldChecker):
 def parse_config(text: str, path: str = "versions.toml") -> Config:
     """Parse and validate the text of a versions.toml."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column \d+\)", msg)
-        line = int(m.group(1)) if m else None
-        if line is None and "(at end of document)" in msg:
-            line = max(1, len(text.splitlines()))
-        msg = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", msg)
-        raise ConfigError(path, f"TOML syntax error: {msg}", line=line,
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        # an error at the end of the document is on its last line
+        line = max(1, len(text.splitlines())) if exc.pos >= len(text) else exc.lineno
+        raise ConfigError(path, f"TOML syntax error: {exc.msg}", line=line,
                           fix="fix the TOML syntax at that line") from None
     return _Loader(path, text).config(data)
 
