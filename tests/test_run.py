@@ -148,6 +148,24 @@ def test_nothing_to_do_touches_neither_docker_nor_github(tmp_path: Path) -> None
     assert not (tmp_path / "dist").exists()
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--version", "2.0"], "exactly one --component"),
+    (["--component", "hello", "--component", "addon", "--sha256", SHA],
+     "exactly one --component"),
+    (["--component", "hello", "--sha256", SHA], "pass --version too"),
+    (["--component", "hello", "--version", "2.x"], "--version '2.x'"),
+    (["--component", "hello", "--version", "2.0"], "hello 2.0 is not pinned"),
+])
+def test_a_bad_version_override_is_a_usage_error_before_the_store_is_read(
+        tmp_path: Path, args: list[str], message: str) -> None:
+    write_config(tmp_path, component("hello", "1.0") + component("addon", "1.0"))
+    result = run_cli(["run", "--store", f"file://{tmp_path / 'absent'}", *args], cwd=tmp_path,
+                     env={"DOCKER_HOST": UNREACHABLE_DOCKER})
+    assert result.code == 2, result.output
+    assert message in result.stderr, result.stderr
+    assert not (tmp_path / "absent").exists() and not (tmp_path / "dist").exists()
+
+
 # -- end to end (Docker) ------------------------------------------------------------------
 class Checkout:
     """A buildpack checkout in tmp_path: versions.toml on the test stack, one generated

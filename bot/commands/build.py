@@ -14,8 +14,8 @@ from bot.arch import DEFAULT_ARCH
 from bot.build.manifest import artifact_stem
 from bot.build.plan import BuildPlan, plan_build
 from bot.build.runner import BuildResult
-from bot.commands.options import arch_option, parse_version, sha256_option, version_option
-from bot.commands.override import override_pin
+from bot.commands.options import arch_option, sha256_option, version_option
+from bot.commands.override import version_override
 from bot.errors import UsageError
 
 _MEMORY = re.compile(r"[0-9]+[bkmg]?", re.IGNORECASE)
@@ -56,8 +56,7 @@ def command(app: App, component: str, version_text: str | None, sha256: str | No
     """
     config = app.config
     comp = config.component(component)
-    version = parse_version(version_text)
-    pin = override_pin(comp, version, sha256)
+    version, pin = version_override(config, (component,), version_text, sha256)
     if memory is not None and not _MEMORY.fullmatch(memory):
         raise UsageError(f"--memory {memory!r}: write a size like 4g or 512m")
     targets = stacks or comp.stacks

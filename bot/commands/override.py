@@ -1,11 +1,14 @@
-"""`--version V --sha256 HEX` (bot.commands.options), shared by `plan` and `build`: another
-version than versions.toml's, pinned on the command line because a build only runs on a
-verified source.
+"""`--version V --sha256 HEX` (bot.commands.options), shared by `plan`, `run` and `build`:
+another version than versions.toml's, pinned on the command line because a build only runs
+on a verified source.
 """
 
 from __future__ import annotations
 
-from bot.config import Component
+from collections.abc import Sequence
+
+from bot.commands.options import parse_version
+from bot.config import Component, Config
 from bot.errors import UsageError
 from bot.files import is_sha256
 from bot.versions import Version
@@ -38,3 +41,16 @@ def override_pin(comp: Component, version: Version | None, sha256: str | None) -
         raise UsageError(f"{comp.name} has extra sources pinned for {comp.version} only, so "
                          f"--version {version} cannot be built; bump versions.toml instead")
     return sha256
+
+
+def version_override(config: Config, components: Sequence[str], version_text: str | None,
+                     sha256: str | None) -> tuple[Version | None, str | None]:
+    """The --version and the pin `override_pin` gives it, for the one component they need
+    (None, None when neither option is given)."""
+    if version_text is None and sha256 is None:
+        return None, None
+    if len(set(components)) != 1:
+        raise UsageError("--version V and its --sha256 need exactly one --component (the one "
+                         "to build at V)")
+    version = parse_version(version_text)
+    return version, override_pin(config.component(components[0]), version, sha256)

@@ -8,14 +8,8 @@ import click
 
 from bot.app import App
 from bot.arch import ARCHES, lane
-from bot.commands.options import (
-    parse_version,
-    sha256_option,
-    store_option,
-    version_option,
-)
-from bot.commands.override import override_pin
-from bot.errors import UsageError
+from bot.commands.options import sha256_option, store_option, version_option
+from bot.commands.override import version_override
 from bot.report import Table
 from bot.store.layout import read_index
 from bot.store.unpublished import PlanEntry, plan_unpublished
@@ -59,15 +53,7 @@ def command(app: App, as_json: bool, store_url: str | None, components: tuple[st
     (`{"include": [{stack, arch, runs-on}]}`), and the table the step summary.
     """
     config = app.config
-    if version_text is not None and len(set(components)) != 1:
-        raise UsageError(f"--version {version_text} needs exactly one --component (the one to "
-                         "build at that version)")
-    version = parse_version(version_text)
-    pin = None
-    if version is not None or sha256 is not None:
-        if len(set(components)) != 1:
-            raise UsageError("--sha256 needs --version and exactly one --component")
-        pin = override_pin(config.component(components[0]), version, sha256)
+    version, pin = version_override(config, components, version_text, sha256)
     store = app.store(store_url)
     index, _ = read_index(store)
     entries = plan_unpublished(config, index, components or None, stacks or None,

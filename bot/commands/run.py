@@ -9,14 +9,8 @@ from pathlib import Path
 import click
 
 from bot.app import App
-from bot.commands.options import (
-    arch_option,
-    parse_version,
-    sha256_option,
-    store_option,
-    version_option,
-)
-from bot.commands.override import override_pin
+from bot.commands.options import arch_option, sha256_option, store_option, version_option
+from bot.commands.override import version_override
 from bot.errors import UsageError
 from bot.notes.publisher import Announcer, FileAnnouncer, github_announcer
 from bot.report import Table
@@ -105,12 +99,7 @@ def command(app: App, store_url: str | None, stacks: tuple[str, ...], arches: tu
     """
     started = time.monotonic()
     config = app.config
-    version = parse_version(version_text)
-    pin = None
-    if version is not None or sha256 is not None:
-        if len(set(components)) != 1:
-            raise UsageError("--version and --sha256 need exactly one --component")
-        pin = override_pin(config.component(components[0]), version, sha256)
+    version, pin = version_override(config, components, version_text, sha256)
     if force and out_dir is None:
         raise UsageError("--force replaces published artifacts: use it with --out (then "
                          "`release-bot publish --force`), or `build` + `publish --force`")
