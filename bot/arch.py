@@ -47,6 +47,13 @@ def lane(stack: str, arch: str) -> str:
     return stack if arch == DEFAULT_ARCH else f"{stack}-{arch}"
 
 
+def describe_build(component: str, version: str, stack: str, arch: str) -> str:
+    """One build as messages name it: `mono 6.14.1 (heroku-24)`, the architecture added when
+    it is not amd64 (`mono 6.14.1 (heroku-24, arm64)`)."""
+    where = stack if arch == DEFAULT_ARCH else f"{stack}, {arch}"
+    return f"{component} {version} ({where})"
+
+
 def elf_machine(header: bytes) -> int | None:
     """e_machine of an ELF header (the first 20 bytes of a file), None if not ELF."""
     if len(header) < 20 or header[:4] != b"\x7fELF":

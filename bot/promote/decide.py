@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.arch import DEFAULT_ARCH, lane
+from bot.arch import DEFAULT_ARCH, describe_build, lane
 from bot.build.manifest import Manifest
 from bot.forge.actions import WorkflowRun
 
@@ -54,8 +54,7 @@ class Expected:
         return lane(self.stack, self.arch)
 
     def describe(self) -> str:
-        where = self.stack if self.arch == DEFAULT_ARCH else f"{self.stack}, {self.arch}"
-        return f"{self.component} {self.version} ({where})"
+        return describe_build(self.component, self.version, self.stack, self.arch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +133,8 @@ def _check_one(want: Expected, got: Found) -> list[str]:
         return [f"{got.name}: unusable manifest ({got.manifest_problem})"]
     if (m.component, m.version, m.stack, m.arch) != \
             (want.component, want.version, want.stack, want.arch):
-        where = m.stack if m.arch == DEFAULT_ARCH else f"{m.stack}, {m.arch}"
-        return [f"{got.name}: its manifest is for {m.component} {m.version} ({where}), "
+        return [f"{got.name}: its manifest is for "
+                f"{describe_build(m.component, m.version, m.stack, m.arch)}, "
                 f"versions.toml asks for {want.describe()}"]
     problems: list[str] = []
     if m.source.sha256 != want.source_sha256:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.arch import DEFAULT_ARCH, lane
+from bot.arch import DEFAULT_ARCH, describe_build, lane
 from bot.config import Config
 from bot.errors import UsageError
 from bot.smoke.plan import CHECKS
@@ -33,8 +33,7 @@ class Target:
     arch: str = DEFAULT_ARCH
 
     def describe(self) -> str:
-        where = self.stack if self.arch == DEFAULT_ARCH else f"{self.stack}, {self.arch}"
-        return f"{self.component} {self.version} ({where})"
+        return describe_build(self.component, self.version, self.stack, self.arch)
 
 
 @dataclass(frozen=True, slots=True)
