@@ -159,11 +159,16 @@ def test_nothing_to_do_touches_neither_docker_nor_github(tmp_path: Path) -> None
 def test_a_bad_version_override_is_a_usage_error_before_the_store_is_read(
         tmp_path: Path, args: list[str], message: str) -> None:
     write_config(tmp_path, component("hello", "1.0") + component("addon", "1.0"))
-    result = run_cli(["run", "--store", f"file://{tmp_path / 'absent'}", *args], cwd=tmp_path,
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "index.json").write_text("damaged")  # reading it would exit 6, not 2
+    result = run_cli(["run", "--store", f"file://{store}", *args], cwd=tmp_path,
                      env={"DOCKER_HOST": UNREACHABLE_DOCKER})
     assert result.code == 2, result.output
     assert message in result.stderr, result.stderr
-    assert not (tmp_path / "absent").exists() and not (tmp_path / "dist").exists()
+    assert "index" not in result.stderr
+    assert (store / "index.json").read_text() == "damaged"
+    assert not (tmp_path / "dist").exists()
 
 
 # -- end to end (Docker) ------------------------------------------------------------------
